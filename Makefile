@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# stickysync: make | make demo | make check | make bench | make install
+# V=1 shows full commands.
+
+VERSION   := 0.1.0
+BUILD     ?= build
+CC        ?= cc
+PREFIX    ?= /usr/local
+LIBDIR    ?= $(PREFIX)/lib
+BINDIR    ?= $(PREFIX)/bin
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR    ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+OPT       ?= -O2 -g
+WARN      := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
+             -Wmissing-prototypes -Wno-unused-parameter -Werror=implicit-function-declaration
+CFLAGS    ?= $(OPT) $(WARN)
+# Wrappers define open and open64 side by side: no _FILE_OFFSET_BITS here.
+LIB_CFLAGS := $(CFLAGS) -std=gnu11 -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+              -U_FILE_OFFSET_BITS -Iinclude -Isrc -MMD -MP
+LIB       := $(BUILD)/libstickysync.so
+CLI       := $(BUILD)/stickysync
+
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+# Core modules: no dlsym, no LD_PRELOAD assumptions; unit tests link them.
+CORE_SRCS := src/identity.c src/latchtab.c src/fdtable.c src/config.c src/log.c \
+             src/state.c src/latch.c src/inject.c src/undo.c src/gate.c
+WRAP_SRCS := src/real.c src/wrap_open.c src/wrap_fd.c src/wrap_write.c src/wrap_sync.c \
+             src/api.c
+CLI_SRCS  := src/cli/stickysync.c
+
+CORE_OBJS := $(CORE_SRCS:src/%.c=$(BUILD)/obj/%.o)
+WRAP_OBJS := $(WRAP_SRCS:src/%.c=$(BUILD)/obj/%.o)
+
+BUILD_PKGS := gcc make libc6-dev uthash-dev
+CHECK_PKGS := check pkg-config
+
+.PHONY: all deps demo check check-unit check-integration check-asan bench install \
+        uninstall clean format
+all: deps $(LIB) $(CLI)
+
+deps:
+	$(Q)scripts/need-packages $(BUILD_PKGS)
+
+$(BUILD)/obj/%.o: src/%.c
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LIB_CFLAGS) -c -o $@ $<
+
+# The export list comes from the one list of interposed symbols.
+$(BUILD)/exports.txt: src/symbols.def
+	$(Q)mkdir -p $(BUILD)
+	$(Q)sed -n 's/^SYM(\([A-Za-z0-9_]*\),.*/\1/p' $< > $@
+	$(Q)printf '%s\n' stickysync_acknowledge stickysync_status >> $@
+
+$(BUILD)/libstickysync.map: $(BUILD)/exports.txt
+	$(Q){ echo '{ global:'; sed 's/.*/  &;/' $<; echo 'local: *; };'; } > $@
+
+$(LIB): $(CORE_OBJS) $(WRAP_OBJS) $(BUILD)/libstickysync.map
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -o $@ $(CORE_OBJS) $(WRAP_OBJS) \
+		-Wl,--version-script=$(BUILD)/libstickysync.map -Wl,-z,now -Wl,-z,relro \
+		-Wl,-soname,libstickysync.so -ldl -lpthread
+
+$(CLI): $(CLI_SRCS) $(CORE_OBJS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc \
+		-DSTICKYSYNC_VERSION='"$(VERSION)"' -DLIBDIR='"$(LIBDIR)"' \
+		-o $@ $(CLI_SRCS) $(CORE_OBJS) -lpthread
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d)
+
+include test/test.mk
+-include test/realfaults/realfaults.mk
+-include bench/bench.mk
+
+demo: all
+	$(Q)sh examples/demo.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libstickysync.so
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/stickysync
+	install -m 0644 include/stickysync.h $(DESTDIR)$(INCLUDEDIR)/stickysync.h
+	install -m 0644 man/stickysync.1 $(DESTDIR)$(MANDIR)/man1/stickysync.1
+	install -m 0644 man/libstickysync.7 $(DESTDIR)$(MANDIR)/man7/libstickysync.7
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
+		stickysync.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/stickysync.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libstickysync.so $(DESTDIR)$(BINDIR)/stickysync \
+		$(DESTDIR)$(INCLUDEDIR)/stickysync.h $(DESTDIR)$(MANDIR)/man1/stickysync.1 \
+		$(DESTDIR)$(MANDIR)/man7/libstickysync.7 $(DESTDIR)$(PKGCONFIGDIR)/stickysync.pc
+
+format:
+	clang-format -i src/*.c src/*.h src/cli/*.c include/*.h test/unit/*.c test/helpers/*.c
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include "gate.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "inject.h"
+#include "latchtab.h"
+#include "undo.h"
+
+/* Does any rule name fd's file?  Decided once per fd. */
+static bool fd_injectable(int fd, char *path, size_t size)
+{
+	struct fd_entry *e = fd_entry(fd);
+	uint32_t flags = e ? __atomic_load_n(&e->flags, __ATOMIC_RELAXED) : 0;
+
+	if (!inject_active())
+		return false;
+	if (e && (flags & FD_INJECT_CHECKED) && !(flags & FD_INJECT))
+		return false;
+	fd_path(fd, path, size);
+	if (e && !(flags & FD_INJECT_CHECKED)) {
+		bool any = false;
+
+		for (int i = 0; i < inject_rules.n; i++)
+			any |= inject_rule_matches(&inject_rules.rule[i], path);
+		__atomic_or_fetch(&e->flags, FD_INJECT_CHECKED | (any ? FD_INJECT : 0),
+				  __ATOMIC_RELAXED);
+		return any;
+	}
+	return true;
+}
+
+static size_t iov_total(const struct iovec *iov, int cnt)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < cnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
+bool gate_write(int fd, enum op op, const struct iovec *iov, int cnt, off_t off, ssize_t *ret)
+{
+	char path[REC_PATH_MAX];
+	enum inject_lose lose;
+	int err;
+
+	if (latch_io_refused(fd, op)) {
+		*ret = -1;
+		return true;
+	}
+	if (!fd_injectable(fd, path, sizeof(path)))
+		return false;
+	err = inject_decide(&inject_rules, IOP_WRITE, path, &lose);
+	if (err) {
+		errno = err;
+		*ret = latch_write_failed(fd, op, -1);
+		return true;
+	}
+	if (inject_records(&inject_rules, path))
+		undo_record_write(fd, off, iov_total(iov, cnt));
+	return false;
+}
+
+bool gate_write1(int fd, enum op op, const void *buf, size_t n, off_t off, ssize_t *ret)
+{
+	struct iovec v = {.iov_base = (void *)buf, .iov_len = n};
+
+	return gate_write(fd, op, &v, 1, off, ret);
+}
+
+bool gate_truncate(int fd, off_t len, int *ret)
+{
+	char path[REC_PATH_MAX];
+
+	if (latch_io_refused(fd, OP_FTRUNCATE)) {
+		*ret = -1;
+		return true;
+	}
+	if (fd_injectable(fd, path, sizeof(path)) && inject_records(&inject_rules, path))
+		undo_record_truncate(fd, len);
+	return false;
+}
+
+bool gate_read(int fd)
+{
+	return latch_io_refused(fd, OP_READ);
+}
+
+static unsigned inject_bit(enum op op)
+{
+	switch (op) {
+	case OP_FSYNC:
+		return IOP_FSYNC;
+	case OP_FDATASYNC:
+		return IOP_FDATASYNC;
+	case OP_SYNC_FILE_RANGE:
+		return IOP_SYNC_FILE_RANGE;
+	case OP_MSYNC:
+		return IOP_MSYNC;
+	case OP_SYNCFS:
+		return IOP_SYNCFS;
+	case OP_CLOSE:
+	case OP_FCLOSE:
+		return IOP_CLOSE;
+	default:
+		return 0;
+	}
+}
+
+/* An injected failure: lose what the rule says, as the kernel would. */
+static int inject_failure(int fd, enum op op)
+{
+	char path[REC_PATH_MAX];
+	enum inject_lose lose;
+	int err;
+
+	if (!fd_injectable(fd, path, sizeof(path)))
+		return 0;
+	err = inject_decide(&inject_rules, inject_bit(op), path, &lose);
+	if (err)
+		undo_apply(fd, lose);
+	return err;
+}
+
+bool gate_sync(int fd, enum op op, int *ret)
+{
+	int err = inject_failure(fd, op);
+
+	if (!err)
+		return false;
+	errno = err;
+	*ret = -1;
+	return true;
+}
+
+bool gate_msync(void *addr, int *ret)
+{
+	char path[REC_PATH_MAX];
+	struct file_key key;
+	enum inject_lose lose;
+	int err;
+
+	if (!inject_active() || latch_mapped_file(addr, &key, path, sizeof(path)) != 0)
+		return false;
+	err = inject_decide(&inject_rules, IOP_MSYNC, path, &lose);
+	if (!err)
+		return false;
+	errno = err;
+	*ret = -1;
+	return true;
+}
+
+void gate_synced(int fd)
+{
+	if (!inject_active())
+		return;
+	if (fd < 0)
+		undo_forget_all();
+	else
+		undo_forget(fd);
+}
+
+int gate_close(int fd)
+{
+	return inject_active() ? inject_failure(fd, OP_CLOSE) : 0;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The slow lane of the I/O wrappers, entered only when io_gate is set: the
+ * failstop policy refusing I/O on latched files, and the fault injector
+ * failing calls and recording what writes overwrite.  Each gate_* returns
+ * true when it decided the call's result (*ret, errno) and the real call
+ * must be skipped.
+ */
+#ifndef STICKYSYNC_GATE_H
+#define STICKYSYNC_GATE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "latch.h"
+
+bool gate_write(int fd, enum op op, const struct iovec *iov, int cnt, off_t off, ssize_t *ret);
+bool gate_write1(int fd, enum op op, const void *buf, size_t n, off_t off, ssize_t *ret);
+bool gate_truncate(int fd, off_t len, int *ret);
+bool gate_read(int fd);
+bool gate_sync(int fd, enum op op, int *ret);
+bool gate_msync(void *addr, int *ret);
+/* A sync of fd (-1: every file) succeeded. */
+void gate_synced(int fd);
+/* The errno an injected close failure must report, or 0; applies its loss. */
+int gate_close(int fd);
+
+#endif

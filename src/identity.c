@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include "identity.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "sys.h"
+
+static void key_fill(struct file_key *key, const struct statx *stx)
+{
+	memset(key, 0, sizeof(*key));
+	key->kind = KEY_FILE;
+	key->dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
+	key->ino = stx->stx_ino;
+	if ((stx->stx_mask & STATX_BTIME) &&
+	    (stx->stx_btime.tv_sec != 0 || stx->stx_btime.tv_nsec != 0)) {
+		key->btime_sec = stx->stx_btime.tv_sec;
+		key->btime_nsec = stx->stx_btime.tv_nsec;
+		key->flags |= KEYF_BTIME;
+	}
+}
+
+/* Without a birth time, the generation number tells a recreated inode apart
+ * on the filesystems that keep one (ext4, btrfs; xfs has btime). */
+static void key_add_generation(struct file_key *key, int fd)
+{
+	unsigned int gen;
+
+	if (key->flags & KEYF_BTIME)
+		return;
+	if (ioctl(fd, FS_IOC_GETVERSION, &gen) == 0) {
+		key->gen = gen;
+		key->flags |= KEYF_GEN;
+	}
+}
+
+int key_from_fd(int fd, struct file_key *key)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME, &stx) != 0)
+		return -1;
+	key_fill(key, &stx);
+	key_add_generation(key, fd);
+	return 0;
+}
+
+int key_from_path(const char *path, struct file_key *key)
+{
+	struct statx stx;
+
+	if (statx(AT_FDCWD, path, 0, STATX_INO | STATX_BTIME, &stx) != 0)
+		return -1;
+	key_fill(key, &stx);
+	if (!(key->flags & KEYF_BTIME)) {
+		int fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+
+		if (fd >= 0) {
+			key_add_generation(key, fd);
+			sys_close(fd);
+		}
+	}
+	return 0;
+}
+
+void key_fs_of(const struct file_key *file, struct file_key *fs)
+{
+	memset(fs, 0, sizeof(*fs));
+	fs->kind = KEY_FS;
+	fs->dev = file->dev;
+}
+
+bool key_equal(const struct file_key *a, const struct file_key *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == KEY_FS)
+		return a->dev == b->dev;
+	if (a->ino != b->ino)
+		return false;
+	if ((a->flags & KEYF_BTIME) && (b->flags & KEYF_BTIME))
+		return a->btime_sec == b->btime_sec && a->btime_nsec == b->btime_nsec;
+	/* One side has no birth time (an msync key from /proc/self/maps, or a
+	 * filesystem without btime): fall back to the device and generation. */
+	if (a->dev != b->dev)
+		return false;
+	if ((a->flags & KEYF_GEN) && (b->flags & KEYF_GEN))
+		return a->gen == b->gen;
+	return true;
+}
+
+/* The hash covers only what every kind of key has in common, so that keys
+ * compared by different rules land in the same probe sequence. */
+uint64_t key_hash(const struct file_key *key)
+{
+	uint64_t h = key->kind == KEY_FS ? key->dev : key->ino;
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}

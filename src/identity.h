@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A file's identity, stable across restarts and reboots.
+ *
+ * (st_dev, st_ino) is not enough: device numbers change between boots (loop
+ * devices, disk order) and inode numbers come back when a file is deleted and
+ * recreated or a filesystem is made anew.  The inode's birth time, to the
+ * nanosecond, tells those apart, so when the filesystem reports it the key is
+ * (ino, birth time) and the device number is not compared.  Where there is no
+ * birth time the key falls back to (dev, ino, inode generation).
+ */
+#ifndef STICKYSYNC_IDENTITY_H
+#define STICKYSYNC_IDENTITY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum key_kind {
+	KEY_FILE = 1,
+	KEY_FS = 2, /* a whole filesystem, after a failed syncfs; only dev is set */
+};
+
+struct file_key {
+	uint64_t dev; /* st_dev of the filesystem, as makedev() */
+	uint64_t ino;
+	int64_t btime_sec;
+	uint32_t btime_nsec;
+	uint32_t gen;   /* inode generation, when there is no birth time */
+	uint32_t kind;  /* enum key_kind */
+	uint32_t flags; /* KEYF_* */
+};
+
+#define KEYF_BTIME 1u /* btime_* are valid */
+#define KEYF_GEN 2u   /* gen is valid */
+
+/* Identity of an open fd; -1 with errno on failure.  One system call when the
+ * filesystem reports birth times, two otherwise. */
+int key_from_fd(int fd, struct file_key *key);
+/* Identity of the file at path (following symlinks). */
+int key_from_path(const char *path, struct file_key *key);
+/* Identity of the filesystem holding fd's file. */
+void key_fs_of(const struct file_key *file, struct file_key *fs);
+
+bool key_equal(const struct file_key *a, const struct file_key *b);
+uint64_t key_hash(const struct file_key *key);
+
+#endif

@@ -1,0 +1,812 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#define STICKYSYNC_BUILDING_LIBRARY
+#include "latch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gate.h"
+#include "inject.h"
+#include "log.h"
+#include "stickysync.h"
+#include "state.h"
+#include "sys.h"
+
+#define LOCAL_CAPACITY 1024u
+
+struct runtime rt;
+int io_gate;
+
+static const char *const op_names[OP_COUNT] = {
+	[OP_FSYNC] = "fsync",
+	[OP_FDATASYNC] = "fdatasync",
+	[OP_SYNC_FILE_RANGE] = "sync_file_range",
+	[OP_MSYNC] = "msync",
+	[OP_SYNCFS] = "syncfs",
+	[OP_SYNC] = "sync",
+	[OP_WRITE] = "write",
+	[OP_PWRITE] = "pwrite",
+	[OP_WRITEV] = "writev",
+	[OP_PWRITEV] = "pwritev",
+	[OP_FTRUNCATE] = "ftruncate",
+	[OP_READ] = "read",
+	[OP_CLOSE] = "close",
+	[OP_FCLOSE] = "fclose",
+};
+
+const char *op_name(enum op op)
+{
+	return (unsigned)op < OP_COUNT ? op_names[op] : "?";
+}
+
+/* ---- initialisation ------------------------------------------------------ */
+
+/* The in-process table lives in .bss, formatted at init. */
+static union {
+	struct latch_header hdr;
+	char bytes[sizeof(struct latch_header) + LOCAL_CAPACITY * sizeof(struct latch_record)];
+} local_mem;
+
+static int init_phase; /* 0: not started, 1: running, 2: done */
+static pid_t init_tid;
+
+static void setup_local(void)
+{
+	latchtab_format(&local_mem, LOCAL_CAPACITY);
+	latchtab_attach(&rt.local, &local_mem, sizeof(local_mem));
+}
+
+static void setup_shared(const struct options *o)
+{
+	static struct state shared;
+	char msg[STATE_MSG_MAX];
+	struct line l;
+
+	if (o->state_mode != STATE_DIR)
+		return;
+	if (state_open(&shared, o->state_dir, true, o->state_capacity, msg, sizeof(msg)) != 0) {
+		line_init(&l);
+		line_prefix(&l);
+		line_str(&l, msg);
+		line_str(&l, "; latches are kept in this process only");
+		log_line(&l);
+		return;
+	}
+	rt.shared = shared.tab;
+}
+
+static void setup(const struct options *o)
+{
+	rt.opt = *o;
+	log_setup(o->log_mode, o->log_path, program_invocation_short_name);
+	for (int i = 0; i < o->nmsg; i++)
+		log_message(o->msg[i]);
+	setup_local();
+	setup_shared(o);
+	inject_setup(o->inject, o->inject_memory, o->tmpdir);
+	io_gate = o->policy == POLICY_FAILSTOP || inject_active();
+}
+
+static const char *env_lookup(const char *name)
+{
+	return getenv(name);
+}
+
+/*
+ * Another thread running init is waited for; this thread re-entering it (a
+ * signal handler, or a wrapper called from init itself) is not, and runs with
+ * what is set up so far.
+ */
+static bool claim_init(void)
+{
+	int phase = 0;
+	pid_t self = gettid();
+
+	if (__atomic_compare_exchange_n(&init_phase, &phase, 1, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&init_tid, self, __ATOMIC_RELAXED);
+		return true;
+	}
+	while (phase == 1 && __atomic_load_n(&init_tid, __ATOMIC_RELAXED) != self) {
+		sched_yield();
+		phase = __atomic_load_n(&init_phase, __ATOMIC_ACQUIRE);
+	}
+	return false;
+}
+
+void latch_init(void)
+{
+	static struct options opt; /* too large for a small thread stack */
+
+	if (__atomic_load_n(&init_phase, __ATOMIC_ACQUIRE) == 2 || !claim_init())
+		return;
+	config_load(&opt, env_lookup, geteuid() == 0);
+	setup(&opt);
+	__atomic_store_n(&init_phase, 2, __ATOMIC_RELEASE);
+}
+
+void latch_init_with(const struct options *o)
+{
+	memset(&rt, 0, sizeof(rt));
+	memset(&local_mem, 0, sizeof(local_mem));
+	setup(o);
+	__atomic_store_n(&init_phase, 2, __ATOMIC_RELEASE);
+}
+
+/* ---- recording failures -------------------------------------------------- */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The table that numbers fds and latches: the shared one when there is one. */
+static struct latchtab *seq_table(void)
+{
+	return rt.shared.hdr ? &rt.shared : &rt.local;
+}
+
+static const char *next_step(void)
+{
+	switch (rt.opt.policy) {
+	case POLICY_FAILSTOP:
+		return "later reads, writes and syncs of this file fail with EIO until it is reopened "
+		       "and the loss acknowledged";
+	case POLICY_ABORT:
+		return "aborting";
+	case POLICY_OBSERVE:
+		return "observe policy: results are not changed, and a retried sync may report "
+		       "success although the data is lost";
+	case POLICY_STICKY:
+		break;
+	}
+	return "later syncs of this file fail with EIO until it is reopened and the loss "
+	       "acknowledged";
+}
+
+static void report_failure(const struct latch_event *ev, int fd, int stored)
+{
+	struct line l;
+
+	line_init(&l);
+	line_prefix(&l);
+	line_str(&l, ev->op);
+	line_str(&l, "(");
+	if (fd >= 0) {
+		line_str(&l, "fd ");
+		line_int(&l, fd);
+		line_str(&l, ", ");
+	}
+	line_str(&l, ev->path[0] ? ev->path : "?");
+	line_str(&l, ") failed: ");
+	line_errno(&l, ev->error);
+	line_str(&l, "; ");
+	line_str(&l, next_step());
+	if (stored < 0)
+		line_str(&l, "; LATCH TABLE FULL: only fds of this process that saw the error "
+			     "stay latched");
+	else if (stored == 2)
+		line_str(&l, "; the shared latch table is full: latched in this process only");
+	log_line(&l);
+}
+
+/*
+ * Latch key in the shared table, pruning it when full, else in this
+ * process's table.  Returns 0 or 1 (see latchtab_latch), 2 when only the
+ * local table had room, -1 when no table had.
+ */
+static int store_latch(const struct latch_event *ev, uint64_t seq)
+{
+	int ret;
+
+	if (rt.shared.hdr) {
+		ret = latchtab_latch(&rt.shared, ev, seq);
+		if (ret < 0 && state_prune_gone(&rt.shared, true) > 0)
+			ret = latchtab_latch(&rt.shared, ev, seq);
+		if (ret >= 0)
+			return ret;
+	}
+	ret = latchtab_latch(&rt.local, ev, seq);
+	if (ret >= 0 && rt.shared.hdr)
+		return 2;
+	return ret;
+}
+
+static void mark_fd_witness(int fd, int err)
+{
+	struct fd_entry *e = fd_entry(fd);
+	int none = 0;
+
+	if (e)
+		__atomic_compare_exchange_n(&e->latch_error, &none, err, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+}
+
+/* Record that a sync of key (through fd, or -1) failed with err. */
+static void record_failure(int fd, const struct file_key *key, enum op op, int err,
+			   const char *path)
+{
+	char buf[REC_PATH_MAX];
+	struct latch_event ev = {
+		.key = *key,
+		.error = err,
+		.op = op_name(op),
+		.prog = log_prog(),
+		.pid = getpid(),
+		.when_ns = now_ns(),
+	};
+	int stored;
+
+	if (!path) {
+		fd_path(fd, buf, sizeof(buf));
+		path = buf;
+	}
+	ev.path = path;
+	stored = store_latch(&ev, latchtab_next_seq(seq_table()));
+	mark_fd_witness(fd, err);
+	report_failure(&ev, fd, stored);
+	if (rt.opt.policy == POLICY_ABORT)
+		abort();
+}
+
+static bool not_applicable(int err)
+{
+	return err == EBADF || err == EINVAL || err == EINTR || err == ENOSYS ||
+	       err == EOPNOTSUPP || err == ENOTSUP;
+}
+
+static bool write_error_latches(int err)
+{
+	return err == EIO || err == ENOSPC || err == EDQUOT;
+}
+
+/* ---- judging later calls ------------------------------------------------- */
+
+struct verdict {
+	bool latched;  /* the call must not report success */
+	bool witness;  /* this fd existed when the latch happened */
+	bool have_rec; /* rec is a table record, not just the fd's own error */
+	struct latch_record rec;
+};
+
+static void lookup_both(const struct file_key *key, struct latch_view *v)
+{
+	struct latch_view lv;
+
+	v->found = false;
+	v->active = false;
+	v->latch_seq = 0;
+	if (rt.shared.hdr)
+		latchtab_lookup(&rt.shared, key, v);
+	latchtab_lookup(&rt.local, key, &lv);
+	if (!lv.found)
+		return;
+	v->active |= lv.active;
+	if (!v->found || lv.latch_seq > v->latch_seq) {
+		v->latch_seq = lv.latch_seq;
+		v->copy = lv.copy;
+	}
+	v->found = true;
+}
+
+static bool opened_before(const struct fd_entry *e, uint64_t latch_seq)
+{
+	uint64_t open_seq = e ? __atomic_load_n(&e->open_seq, __ATOMIC_RELAXED) : 0;
+
+	/* An fd the shim did not see opened may be older than any latch. */
+	return open_seq == 0 || open_seq < latch_seq;
+}
+
+static void judge_view(const struct fd_entry *e, const struct latch_view *view, struct verdict *v)
+{
+	bool witness;
+
+	if (!view->found)
+		return;
+	witness = opened_before(e, view->latch_seq);
+	if (!view->active && !witness)
+		return;
+	if (!v->have_rec)
+		v->rec = view->copy;
+	v->have_rec = true;
+	v->latched = true;
+	v->witness |= witness;
+}
+
+static void judge(int fd, const struct file_key *key, struct verdict *v)
+{
+	struct fd_entry *e = fd_entry(fd);
+	struct latch_view view;
+	struct file_key fs;
+
+	memset(v, 0, sizeof(*v));
+	if (e && __atomic_load_n(&e->latch_error, __ATOMIC_RELAXED)) {
+		v->latched = true;
+		v->witness = true;
+		v->rec.error = e->latch_error;
+		memcpy(v->rec.op, "sync", 5);
+	}
+	lookup_both(key, &view);
+	judge_view(e, &view, v);
+	key_fs_of(key, &fs);
+	lookup_both(&fs, &view);
+	judge_view(e, &view, v);
+	if (v->witness)
+		mark_fd_witness(fd, v->rec.error ? v->rec.error : EIO);
+}
+
+static void report_refusal(int fd, enum op op, const struct verdict *v)
+{
+	struct fd_entry *e = fd_entry(fd);
+	char path[REC_PATH_MAX];
+	struct line l;
+
+	if (e && (__atomic_fetch_or(&e->flags, FD_REPORTED, __ATOMIC_RELAXED) & FD_REPORTED))
+		return;
+	line_init(&l);
+	line_prefix(&l);
+	line_str(&l, op_name(op));
+	line_str(&l, "(");
+	if (fd >= 0) {
+		fd_path(fd, path, sizeof(path));
+		line_str(&l, "fd ");
+		line_int(&l, fd);
+		line_str(&l, ", ");
+		line_str(&l, path);
+	} else {
+		line_str(&l, v->rec.path);
+	}
+	if (rt.opt.policy == POLICY_OBSERVE)
+		line_str(&l, ") succeeded after an earlier failure (");
+	else
+		line_str(&l, ") returns EIO: the file lost data (");
+	line_str(&l, v->rec.op);
+	line_str(&l, " failed with ");
+	line_str(&l, errno_name(v->rec.error));
+	if (v->rec.pid) {
+		line_str(&l, " in pid ");
+		line_int(&l, v->rec.pid);
+	}
+	if (rt.opt.policy == POLICY_OBSERVE)
+		line_str(&l, "); on Linux a retried sync does not mean the data is on disk");
+	else if (v->witness)
+		line_str(&l, "); this fd saw the loss and stays latched until closed");
+	else
+		line_str(&l, "); acknowledge on a fresh fd or with `stickysync ack`");
+	log_line(&l);
+}
+
+/* A call on a latched file reported success: apply the policy. */
+static int refuse(int fd, enum op op, const struct verdict *v, int ok, int saved)
+{
+	report_refusal(fd, op, v);
+	switch (rt.opt.policy) {
+	case POLICY_OBSERVE:
+		errno = saved;
+		return ok;
+	case POLICY_ABORT:
+		abort();
+	case POLICY_STICKY:
+	case POLICY_FAILSTOP:
+		break;
+	}
+	errno = EIO;
+	return -1;
+}
+
+/* ---- entry points -------------------------------------------------------- */
+
+int latch_sync_result(int fd, enum op op, int ret)
+{
+	int saved = errno;
+	struct file_key key;
+	struct verdict v;
+
+	if (ret == 0 && !fd_latched(fd) && !latch_anything())
+		return 0; /* the common case: nothing latched anywhere */
+	if (ret < 0 && not_applicable(saved))
+		return ret;
+	latch_init();
+	if (key_from_fd(fd, &key) != 0) {
+		errno = saved;
+		return ret;
+	}
+	fd_validate(fd, &key);
+	if (ret < 0) {
+		record_failure(fd, &key, op, saved, NULL);
+		errno = saved;
+		return ret;
+	}
+	judge(fd, &key, &v);
+	if (v.latched)
+		return refuse(fd, op, &v, ret, saved);
+	if ((unsigned)fd < FDTAB_SIZE)
+		__atomic_and_fetch(&fdtab[fd].flags, ~FD_WRITTEN, __ATOMIC_RELAXED);
+	errno = saved;
+	return ret;
+}
+
+int latch_syncfs_result(int fd, int ret)
+{
+	int saved = errno;
+	struct file_key key, fs;
+	struct verdict v = {0};
+
+	if (ret == 0 && !latch_anything())
+		return 0;
+	if (ret < 0 && not_applicable(saved))
+		return ret;
+	latch_init();
+	if (key_from_fd(fd, &key) != 0) {
+		errno = saved;
+		return ret;
+	}
+	key_fs_of(&key, &fs);
+	if (ret < 0) {
+		record_failure(fd, &fs, OP_SYNCFS, saved, NULL);
+		errno = saved;
+		return ret;
+	}
+	if (!latchtab_dev_active(&rt.shared, key.dev) && !latchtab_dev_active(&rt.local, key.dev)) {
+		errno = saved;
+		return ret;
+	}
+	v.latched = true;
+	v.rec.error = EIO;
+	memcpy(v.rec.op, "sync", 5);
+	return refuse(fd, OP_SYNCFS, &v, ret, saved);
+}
+
+ssize_t latch_write_failed(int fd, enum op op, ssize_t ret)
+{
+	int saved = errno, oflags;
+	struct file_key key;
+
+	if (!write_error_latches(saved))
+		return ret;
+	oflags = sys_fcntl(fd, F_GETFL, 0);
+	if (oflags < 0 || !(oflags & O_DSYNC) || key_from_fd(fd, &key) != 0) {
+		errno = saved;
+		return ret;
+	}
+	latch_init();
+	fd_validate(fd, &key);
+	record_failure(fd, &key, op, saved, NULL);
+	errno = saved;
+	return ret;
+}
+
+ssize_t latch_dsync_write_done(int fd, enum op op, ssize_t ret)
+{
+	int saved = errno;
+	struct file_key key;
+	struct verdict v;
+
+	if (!fd_latched(fd) && !latch_anything())
+		return ret;
+	latch_init();
+	if (key_from_fd(fd, &key) != 0) {
+		errno = saved;
+		return ret;
+	}
+	fd_validate(fd, &key);
+	judge(fd, &key, &v);
+	if (!v.latched) {
+		errno = saved;
+		return ret;
+	}
+	return refuse(fd, op, &v, (int)ret, saved) < 0 ? -1 : ret;
+}
+
+bool latch_io_refused(int fd, enum op op)
+{
+	int saved = errno;
+	struct file_key key;
+	struct verdict v;
+
+	if (rt.opt.policy != POLICY_FAILSTOP)
+		return false;
+	if (!fd_latched(fd) && !latch_anything())
+		return false;
+	if (key_from_fd(fd, &key) != 0) {
+		errno = saved;
+		return false;
+	}
+	fd_validate(fd, &key);
+	judge(fd, &key, &v);
+	if (!v.latched) {
+		errno = saved;
+		return false;
+	}
+	refuse(fd, op, &v, 0, saved);
+	return true;
+}
+
+void latch_close_prepare(int fd, bool writing, struct close_ctx *c)
+{
+	struct fd_entry *e = fd_entry(fd);
+	uint32_t flags = e ? __atomic_load_n(&e->flags, __ATOMIC_RELAXED) : 0;
+	int saved;
+
+	c->have_key = false;
+	c->path[0] = '\0';
+	c->inject_error = __builtin_expect(io_gate, 0) ? gate_close(fd) : 0;
+	/* Only an fd with unsynced writes can lose data at close; only then is
+	 * its identity worth a system call. */
+	if (!writing && !(flags & FD_WRITTEN) && !c->inject_error)
+		return;
+	saved = errno;
+	c->have_key = key_from_fd(fd, &c->key) == 0;
+	if (c->have_key)
+		fd_path(fd, c->path, sizeof(c->path));
+	errno = saved;
+}
+
+int latch_close_result(int fd, enum op op, const struct close_ctx *c, int ret)
+{
+	int saved = errno;
+
+	if (c->inject_error && ret == 0) {
+		ret = -1;
+		saved = c->inject_error;
+	}
+	/* Linux releases the fd whatever close returns, except for EBADF. */
+	if (ret == 0 || saved != EBADF)
+		fd_closed(fd);
+	if (ret == 0 || !write_error_latches(saved) || !c->have_key)
+		return ret;
+	latch_init();
+	record_failure(-1, &c->key, op, saved, c->path);
+	errno = saved;
+	return ret;
+}
+
+static int acknowledge(const struct file_key *key)
+{
+	uint64_t seq = latchtab_next_seq(seq_table());
+	int64_t now = now_ns();
+	struct file_key fs;
+	int n = 0;
+
+	key_fs_of(key, &fs);
+	if (rt.shared.hdr) {
+		n += latchtab_acknowledge(&rt.shared, key, seq, now);
+		n += latchtab_acknowledge(&rt.shared, &fs, seq, now);
+	}
+	n += latchtab_acknowledge(&rt.local, key, seq, now);
+	n += latchtab_acknowledge(&rt.local, &fs, seq, now);
+	return n;
+}
+
+int latch_acknowledge_key(const struct file_key *key)
+{
+	latch_init();
+	return acknowledge(key);
+}
+
+int latch_acknowledge_fd(int fd)
+{
+	struct file_key key;
+	struct verdict v;
+	char path[REC_PATH_MAX];
+	struct line l;
+
+	latch_init();
+	if (key_from_fd(fd, &key) != 0) {
+		errno = EBADF;
+		return -1;
+	}
+	fd_validate(fd, &key);
+	judge(fd, &key, &v);
+	if (v.witness) {
+		errno = EBUSY;
+		return -1;
+	}
+	if (!v.latched || acknowledge(&key) == 0)
+		return 0;
+	fd_path(fd, path, sizeof(path));
+	line_init(&l);
+	line_prefix(&l);
+	line_str(&l, "loss on ");
+	line_str(&l, path);
+	line_str(&l, " acknowledged through fd ");
+	line_int(&l, fd);
+	line_str(&l, "; fds opened before the loss stay latched");
+	log_line(&l);
+	return 0;
+}
+
+/* ---- msync --------------------------------------------------------------- */
+
+static unsigned long parse_hex(const char **p)
+{
+	unsigned long v = 0;
+
+	for (;; (*p)++) {
+		char c = **p;
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (d < 0)
+			return v;
+		v = v * 16 + (unsigned long)d;
+	}
+}
+
+static unsigned long parse_dec(const char **p)
+{
+	unsigned long v = 0;
+
+	for (; **p >= '0' && **p <= '9'; (*p)++)
+		v = v * 10 + (unsigned long)(**p - '0');
+	return v;
+}
+
+static void skip_field(const char **p)
+{
+	while (**p && **p != ' ')
+		(*p)++;
+	while (**p == ' ')
+		(*p)++;
+}
+
+/* One line of /proc/self/maps: "start-end perms offset maj:min inode path". */
+static bool maps_line_has(const char *p, unsigned long addr, struct file_key *key, char *path,
+			  size_t size)
+{
+	unsigned long start = parse_hex(&p), end, major, minor;
+
+	if (*p++ != '-')
+		return false;
+	end = parse_hex(&p);
+	if (addr < start || addr >= end)
+		return false;
+	skip_field(&p); /* to perms */
+	skip_field(&p); /* to offset */
+	skip_field(&p); /* to dev */
+	major = parse_hex(&p);
+	if (*p++ != ':')
+		return false;
+	minor = parse_hex(&p);
+	skip_field(&p);
+	memset(key, 0, sizeof(*key));
+	key->kind = KEY_FILE;
+	key->dev = makedev(major, minor);
+	key->ino = parse_dec(&p);
+	while (*p == ' ')
+		p++;
+	size_t n = strnlen(p, size - 1);
+	memcpy(path, p, n);
+	path[n] = '\0';
+	return key->ino != 0;
+}
+
+/*
+ * The file mapped at addr, found without interposing mmap.  The key has no
+ * birth time unless the mapped path still names the same inode.
+ */
+int latch_mapped_file(const void *addr, struct file_key *key, char *path, size_t size)
+{
+	char buf[4096 + REC_PATH_MAX + 128];
+	size_t have = 0;
+	int fd = sys_openat(AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0), found = -1;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	while (found < 0 && (n = sys_read(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
+		char *line = buf, *nl;
+
+		have += (size_t)n;
+		buf[have] = '\0';
+		while ((nl = strchr(line, '\n')) != NULL) {
+			*nl = '\0';
+			if (maps_line_has(line, (unsigned long)addr, key, path, size)) {
+				found = 0;
+				break;
+			}
+			line = nl + 1;
+		}
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have);
+		if (have == sizeof(buf) - 1)
+			have = 0; /* an absurdly long line: drop it */
+	}
+	sys_close(fd);
+	if (found == 0) {
+		struct file_key named;
+
+		if (path[0] == '/' && key_from_path(path, &named) == 0 && named.ino == key->ino &&
+		    named.dev == key->dev)
+			*key = named;
+	}
+	return found;
+}
+
+int latch_msync_result(void *addr, size_t len, int flags, int ret)
+{
+	int saved = errno;
+	char path[REC_PATH_MAX];
+	struct file_key key;
+	struct latch_view view;
+	struct verdict v = {0};
+
+	(void)len;
+	if (!(flags & MS_SYNC) || (ret == 0 && !latch_anything()))
+		return ret;
+	if (ret < 0 && (not_applicable(saved) || saved == ENOMEM))
+		return ret;
+	latch_init();
+	if (latch_mapped_file(addr, &key, path, sizeof(path)) != 0) {
+		errno = saved;
+		return ret;
+	}
+	if (ret < 0) {
+		record_failure(-1, &key, OP_MSYNC, saved, path);
+		errno = saved;
+		return ret;
+	}
+	/* No fd: only an unacknowledged latch of the file refuses the call. */
+	lookup_both(&key, &view);
+	if (!view.active) {
+		errno = saved;
+		return ret;
+	}
+	v.latched = true;
+	v.rec = view.copy;
+	return refuse(-1, OP_MSYNC, &v, ret, saved);
+}
+
+/* ---- status -------------------------------------------------------------- */
+
+static void copy_field(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+int latch_status_fd(int fd, struct stickysync_status *st)
+{
+	const struct latch_record *rec = NULL;
+	struct latch_view view;
+	struct file_key key;
+	struct verdict v;
+
+	latch_init();
+	if (key_from_fd(fd, &key) != 0) {
+		errno = EBADF;
+		return -1;
+	}
+	fd_validate(fd, &key);
+	judge(fd, &key, &v);
+	lookup_both(&key, &view);
+	memset(st, 0, sizeof(*st));
+	st->fd_latched = v.witness;
+	st->file_latched = view.active;
+	st->acknowledged = view.found && !view.active;
+	if (view.found)
+		rec = &view.copy;
+	else if (v.latched)
+		rec = &v.rec;
+	if (!rec)
+		return 0;
+	st->error = rec->error;
+	st->when_ns = rec->when_ns;
+	st->pid = rec->pid;
+	copy_field(st->op, sizeof(st->op), rec->op);
+	copy_field(st->prog, sizeof(st->prog), rec->prog);
+	copy_field(st->path, sizeof(st->path), rec->path);
+	return 0;
+}

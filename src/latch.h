@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The latch: what a sync, write or close result means, given the policy and
+ * what is latched.  Wrappers hand every result here and return what comes
+ * back; errno is the real call's unless the result is changed.
+ */
+#ifndef STICKYSYNC_LATCH_H
+#define STICKYSYNC_LATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "fdtable.h"
+#include "latchtab.h"
+
+enum op {
+	OP_FSYNC,
+	OP_FDATASYNC,
+	OP_SYNC_FILE_RANGE,
+	OP_MSYNC,
+	OP_SYNCFS,
+	OP_SYNC,
+	OP_WRITE,
+	OP_PWRITE,
+	OP_WRITEV,
+	OP_PWRITEV,
+	OP_FTRUNCATE,
+	OP_READ,
+	OP_CLOSE,
+	OP_FCLOSE,
+	OP_COUNT,
+};
+
+const char *op_name(enum op op);
+
+/* The process-wide runtime, set up once by latch_init. */
+struct runtime {
+	struct options opt;
+	struct latchtab shared; /* hdr NULL when there is none */
+	struct latchtab local;  /* in-process latches: STICKYSYNC_STATE=off, or overflow */
+};
+
+extern struct runtime rt;
+/* Non-zero when reads and writes must pass through latch_io_gate (failstop)
+ * or the fault injector; read on the hot path. */
+extern int io_gate;
+
+/* Idempotent; safe to call from any wrapper, also before the constructor. */
+void latch_init(void);
+/* Set up from explicit options instead of the environment (unit tests). */
+void latch_init_with(const struct options *o);
+
+/* The sequence number to stamp on an fd about to be opened. */
+static inline uint64_t latch_seq_now(void)
+{
+	const struct latchtab *t = rt.shared.hdr ? &rt.shared : &rt.local;
+
+	return t->hdr ? latchtab_seq(t) : 0;
+}
+
+static inline bool latch_anything(void)
+{
+	return latchtab_any_live(&rt.shared) || latchtab_any_live(&rt.local);
+}
+
+/* A sync-family call on fd returned ret (errno set by it). */
+int latch_sync_result(int fd, enum op op, int ret);
+int latch_syncfs_result(int fd, int ret);
+int latch_msync_result(void *addr, size_t len, int flags, int ret);
+
+/* Write-family bookkeeping after the real call. */
+ssize_t latch_write_failed(int fd, enum op op, ssize_t ret);
+ssize_t latch_dsync_write_done(int fd, enum op op, ssize_t ret);
+
+static inline ssize_t latch_write_result(int fd, enum op op, ssize_t ret)
+{
+	uint32_t flags;
+
+	if (__builtin_expect(ret < 0, 0))
+		return latch_write_failed(fd, op, ret);
+	if ((unsigned)fd >= FDTAB_SIZE)
+		return ret;
+	flags = __atomic_load_n(&fdtab[fd].flags, __ATOMIC_RELAXED);
+	if (!(flags & FD_WRITTEN))
+		__atomic_or_fetch(&fdtab[fd].flags, FD_WRITTEN, __ATOMIC_RELAXED);
+	if (__builtin_expect(flags & FD_DSYNC, 0))
+		return latch_dsync_write_done(fd, op, ret);
+	return ret;
+}
+
+/* failstop: true (errno EIO) if I/O on fd must be refused. */
+bool latch_io_refused(int fd, enum op op);
+
+/* Close: what must be known before the fd goes away. */
+struct close_ctx {
+	bool have_key;
+	int inject_error; /* the injector fails this close with it */
+	struct file_key key;
+	char path[REC_PATH_MAX];
+};
+void latch_close_prepare(int fd, bool writing, struct close_ctx *c);
+int latch_close_result(int fd, enum op op, const struct close_ctx *c, int ret);
+
+/* The opened fd (ret) with its flags; seq was read before the call. */
+static inline int latch_opened(int ret, int flags, uint64_t seq)
+{
+	if (ret >= 0)
+		fd_opened(ret, seq, flags);
+	return ret;
+}
+
+/* The file mapped at addr, from /proc/self/maps (for msync). */
+int latch_mapped_file(const void *addr, struct file_key *key, char *path, size_t size);
+
+int latch_acknowledge_fd(int fd);
+struct stickysync_status;
+int latch_status_fd(int fd, struct stickysync_status *st);
+int latch_acknowledge_key(const struct file_key *key);
+
+#endif

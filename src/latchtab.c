@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include "latchtab.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * The state word: the slot state in bits 0-7, a version bumped by every
+ * transition in bits 8-31 (so a reader copying a record can tell it changed
+ * under it), and the pid of a BUSY record's owner in bits 32-63.
+ */
+#define W_STATE(w) ((unsigned)((w)&0xff))
+#define W_VERSION(w) (((w) >> 8) & 0xffffff)
+#define W_PID(w) ((int)((w) >> 32))
+#define W_MAKE(state, version, pid)                                                 \
+	((uint64_t)(state) | (((uint64_t)(version)&0xffffff) << 8) | ((uint64_t)(uint32_t)(pid) << 32))
+
+static inline uint64_t word_load(const struct latch_record *r)
+{
+	return __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
+}
+
+static inline bool word_cas(struct latch_record *r, uint64_t old, unsigned state, int pid)
+{
+	uint64_t new = W_MAKE(state, W_VERSION(old) + 1, pid);
+
+	return __atomic_compare_exchange_n(&r->state, &old, new, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE);
+}
+
+/* Publish a record its owner holds BUSY. */
+static inline void word_publish(struct latch_record *r, unsigned state)
+{
+	uint64_t w = word_load(r);
+
+	__atomic_store_n(&r->state, W_MAKE(state, W_VERSION(w) + 1, 0), __ATOMIC_RELEASE);
+}
+
+size_t latchtab_bytes(uint32_t capacity)
+{
+	return sizeof(struct latch_header) + (size_t)capacity * sizeof(struct latch_record);
+}
+
+void latchtab_format(void *mem, uint32_t capacity)
+{
+	struct latch_header *h = mem;
+
+	memcpy(h->magic, LATCHTAB_MAGIC, sizeof(h->magic));
+	h->version = LATCHTAB_VERSION;
+	h->capacity = capacity;
+	h->record_size = sizeof(struct latch_record);
+	h->header_size = sizeof(struct latch_header);
+	h->seq = 1;
+	h->active = 0;
+	h->live = 0;
+}
+
+int latchtab_attach(struct latchtab *t, void *mem, size_t len)
+{
+	struct latch_header *h = mem;
+
+	if (len < sizeof(*h) || memcmp(h->magic, LATCHTAB_MAGIC, sizeof(h->magic)) != 0 ||
+	    h->version != LATCHTAB_VERSION || h->record_size != sizeof(struct latch_record) ||
+	    h->header_size != sizeof(struct latch_header) || h->capacity == 0 ||
+	    (h->capacity & (h->capacity - 1)) != 0 || latchtab_bytes(h->capacity) > len)
+		return -1;
+	t->hdr = h;
+	t->rec = (struct latch_record *)((char *)mem + sizeof(*h));
+	t->mask = h->capacity - 1;
+	return 0;
+}
+
+uint64_t latchtab_next_seq(struct latchtab *t)
+{
+	return __atomic_add_fetch(&t->hdr->seq, 1, __ATOMIC_ACQ_REL);
+}
+
+static void copy_string(char *dst, size_t size, const char *src)
+{
+	size_t n = src ? strnlen(src, size - 1) : 0;
+
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void fill_body(struct latch_record *r, const struct latch_event *ev, uint64_t seq)
+{
+	r->key = ev->key;
+	r->latch_seq = seq;
+	r->ack_seq = 0;
+	r->when_ns = ev->when_ns;
+	r->ack_ns = 0;
+	r->error = ev->error;
+	r->pid = ev->pid;
+	copy_string(r->op, sizeof(r->op), ev->op);
+	copy_string(r->prog, sizeof(r->prog), ev->prog);
+	copy_string(r->path, sizeof(r->path), ev->path);
+}
+
+static inline bool live(unsigned state)
+{
+	return state == SLOT_ACTIVE || state == SLOT_ACKED;
+}
+
+static void active_add(struct latchtab *t, int delta)
+{
+	__atomic_add_fetch(&t->hdr->active, (uint32_t)delta, __ATOMIC_ACQ_REL);
+}
+
+static void live_add(struct latchtab *t, int delta)
+{
+	__atomic_add_fetch(&t->hdr->live, (uint32_t)delta, __ATOMIC_ACQ_REL);
+}
+
+/* Turn an ACKED record of the key back into an ACTIVE one. */
+static int relatch(struct latchtab *t, struct latch_record *r, uint64_t w,
+		   const struct latch_event *ev, uint64_t seq)
+{
+	int pid = ev->pid;
+
+	if (!word_cas(r, w, SLOT_BUSY, pid))
+		return -1;
+	fill_body(r, ev, seq);
+	active_add(t, 1);
+	word_publish(r, SLOT_ACTIVE);
+	return 1;
+}
+
+int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t seq)
+{
+	uint32_t start = (uint32_t)key_hash(&ev->key) & t->mask;
+
+	for (int attempt = 0; attempt < 4; attempt++) {
+		struct latch_record *free_slot = NULL;
+		uint64_t free_word = 0;
+
+		for (uint32_t i = 0; i <= t->mask; i++) {
+			struct latch_record *r = &t->rec[(start + i) & t->mask];
+			uint64_t w = word_load(r);
+			unsigned s = W_STATE(w);
+
+			if (live(s) && key_equal(&r->key, &ev->key)) {
+				if (s == SLOT_ACTIVE)
+					return 0;
+				if (relatch(t, r, w, ev, seq) == 1)
+					return 1;
+				goto retry;
+			}
+			if ((s == SLOT_DEAD || s == SLOT_EMPTY) && !free_slot) {
+				free_slot = r;
+				free_word = w;
+			}
+			if (s == SLOT_EMPTY)
+				break;
+		}
+		if (!free_slot)
+			return -1;
+		if (!word_cas(free_slot, free_word, SLOT_BUSY, ev->pid))
+			goto retry;
+		fill_body(free_slot, ev, seq);
+		live_add(t, 1);
+		active_add(t, 1);
+		word_publish(free_slot, SLOT_ACTIVE);
+		return 1;
+retry:;
+	}
+	return -1;
+}
+
+/* Copy a live record; false if it is not live or kept changing. */
+static bool snapshot(const struct latch_record *r, struct latch_record *out)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t before = word_load(r);
+
+		if (!live(W_STATE(before)))
+			return false;
+		memcpy(out, r, sizeof(*out));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (word_load(r) == before) {
+			out->state = before;
+			return true;
+		}
+	}
+	return false;
+}
+
+void latchtab_lookup(const struct latchtab *t, const struct file_key *key,
+		     struct latch_view *view)
+{
+	uint32_t start = (uint32_t)key_hash(key) & t->mask;
+
+	view->found = false;
+	view->active = false;
+	view->latch_seq = 0;
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		const struct latch_record *r = &t->rec[(start + i) & t->mask];
+		uint64_t w = word_load(r);
+		struct latch_record copy;
+
+		if (W_STATE(w) == SLOT_EMPTY)
+			break;
+		if (!live(W_STATE(w)) || !key_equal(&r->key, key) || !snapshot(r, &copy))
+			continue;
+		if (W_STATE(copy.state) == SLOT_ACTIVE)
+			view->active = true;
+		if (!view->found || copy.latch_seq > view->latch_seq) {
+			view->latch_seq = copy.latch_seq;
+			view->copy = copy;
+		}
+		view->found = true;
+	}
+}
+
+int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_t seq,
+			 int64_t now_ns)
+{
+	uint32_t start = (uint32_t)key_hash(key) & t->mask;
+	int n = 0;
+
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		struct latch_record *r = &t->rec[(start + i) & t->mask];
+		uint64_t w = word_load(r);
+
+		if (W_STATE(w) == SLOT_EMPTY)
+			break;
+		if (W_STATE(w) != SLOT_ACTIVE || !key_equal(&r->key, key))
+			continue;
+		if (!word_cas(r, w, SLOT_BUSY, getpid()))
+			continue;
+		r->ack_seq = seq;
+		r->ack_ns = now_ns;
+		word_publish(r, SLOT_ACKED);
+		active_add(t, -1);
+		n++;
+	}
+	return n;
+}
+
+bool latchtab_dev_active(const struct latchtab *t, uint64_t dev)
+{
+	if (!latchtab_any_active(t))
+		return false;
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		const struct latch_record *r = &t->rec[i];
+
+		if (W_STATE(word_load(r)) == SLOT_ACTIVE && r->key.dev == dev)
+			return true;
+	}
+	return false;
+}
+
+int latchtab_each(const struct latchtab *t,
+		  int (*fn)(const struct latch_record *rec, void *arg), void *arg)
+{
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		struct latch_record copy;
+		int ret;
+
+		if (!snapshot(&t->rec[i], &copy))
+			continue;
+		ret = fn(&copy, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static bool owner_gone(int pid)
+{
+	return pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH);
+}
+
+int latchtab_prune(struct latchtab *t, bool (*gone)(const struct latch_record *rec, void *arg),
+		   void *arg)
+{
+	int saved = errno, n = 0;
+
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		struct latch_record *r = &t->rec[i];
+		uint64_t w = word_load(r);
+		unsigned s = W_STATE(w);
+		struct latch_record copy;
+
+		if (s == SLOT_BUSY && owner_gone(W_PID(w))) {
+			if (word_cas(r, w, SLOT_DEAD, 0))
+				n++;
+			continue;
+		}
+		if (!live(s) || !snapshot(r, &copy) || copy.state != w || !gone(&copy, arg))
+			continue;
+		if (word_cas(r, w, SLOT_DEAD, 0)) {
+			if (s == SLOT_ACTIVE)
+				active_add(t, -1);
+			live_add(t, -1);
+			n++;
+		}
+	}
+	errno = saved;
+	return n;
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The latch table: one record per latched file (or filesystem), in a region
+ * of memory that is either a shared file mapping (the state folder) or
+ * private to the process.
+ *
+ * Locking protocol: there are no locks.  Readers may run in signal handlers
+ * and processes may die at any instruction, so every record moves between
+ * states with compare-and-swap on its state word:
+ *
+ *   EMPTY ---claim---> BUSY(pid) ---publish---> ACTIVE <---relatch--- ACKED
+ *                                                  |                     ^
+ *                                                  +-----acknowledge-----+
+ *   ACTIVE/ACKED ---prune---> DEAD ---claim---> BUSY(pid)
+ *
+ * Only the process holding a record BUSY writes its body; readers ignore
+ * BUSY records and keep probing (a record is never moved).  A process killed
+ * while holding a record BUSY leaves it BUSY; pruning reclaims it once that
+ * pid no longer exists.  The header's `active` count is raised before a
+ * record becomes ACTIVE and lowered after it stops being ACTIVE, so a crash
+ * can leave it too high (a wasted lookup) but never too low (a missed latch).
+ * `live` counts ACTIVE and ACKED records by the same rule.
+ * Nothing here survives or needs fork handling: there is no lock to hold.
+ */
+#ifndef STICKYSYNC_LATCHTAB_H
+#define STICKYSYNC_LATCHTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "identity.h"
+
+#define LATCHTAB_MAGIC "STKYSYN1"
+#define LATCHTAB_VERSION 1u
+
+enum slot_state {
+	SLOT_EMPTY = 0,
+	SLOT_BUSY = 1,
+	SLOT_ACTIVE = 2,
+	SLOT_ACKED = 3,
+	SLOT_DEAD = 4,
+};
+
+#define REC_OP_MAX 16
+#define REC_PROG_MAX 32
+#define REC_PATH_MAX 256
+
+struct latch_record {
+	uint64_t state; /* enum slot_state in the low byte, BUSY owner pid above */
+	struct file_key key;
+	uint64_t latch_seq; /* table sequence number when it (last) latched */
+	uint64_t ack_seq;
+	int64_t when_ns; /* CLOCK_REALTIME of the failure */
+	int64_t ack_ns;
+	int32_t error;
+	int32_t pid;
+	char op[REC_OP_MAX];
+	char prog[REC_PROG_MAX];
+	char path[REC_PATH_MAX];
+};
+
+struct latch_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t capacity; /* records; a power of two */
+	uint32_t record_size;
+	uint32_t header_size;
+	uint64_t seq;    /* last sequence number handed out */
+	uint32_t active; /* records in state ACTIVE (may over-count) */
+	uint32_t live;   /* records ACTIVE or ACKED (may over-count) */
+};
+
+struct latchtab {
+	struct latch_header *hdr;
+	struct latch_record *rec;
+	uint32_t mask;
+};
+
+/* A failure to record. */
+struct latch_event {
+	struct file_key key;
+	int error;
+	const char *op;
+	const char *path;
+	const char *prog;
+	int pid;
+	int64_t when_ns;
+};
+
+size_t latchtab_bytes(uint32_t capacity);
+/* Lay out an empty table in zeroed memory of latchtab_bytes(capacity). */
+void latchtab_format(void *mem, uint32_t capacity);
+/* Attach to a formatted region; -1 if its header is not one of ours or does
+ * not fit in len bytes. */
+int latchtab_attach(struct latchtab *t, void *mem, size_t len);
+
+static inline bool latchtab_any_active(const struct latchtab *t)
+{
+	return t->hdr && __atomic_load_n(&t->hdr->active, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Any record at all: an fd that witnessed an acknowledged loss still fails. */
+static inline bool latchtab_any_live(const struct latchtab *t)
+{
+	return t->hdr && __atomic_load_n(&t->hdr->live, __ATOMIC_ACQUIRE) != 0;
+}
+
+static inline uint64_t latchtab_seq(const struct latchtab *t)
+{
+	return __atomic_load_n(&t->hdr->seq, __ATOMIC_ACQUIRE);
+}
+
+uint64_t latchtab_next_seq(struct latchtab *t);
+
+/*
+ * Latch ev->key.  Returns 1 when a new latch was published, 0 when the key
+ * was already ACTIVE (the first error is kept), -1 when the table is full.
+ * seq is the sequence number to record (from latchtab_next_seq of the table
+ * that numbers this process's fds).
+ */
+int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t seq);
+
+/* What a lookup found for a key. */
+struct latch_view {
+	bool found;        /* a record exists, ACTIVE or ACKED */
+	bool active;       /* unacknowledged */
+	uint64_t latch_seq; /* latest latch of the key */
+	struct latch_record copy; /* the record with the latest latch */
+};
+
+/* Find key; fills *view (found=false when there is no record). */
+void latchtab_lookup(const struct latchtab *t, const struct file_key *key,
+		     struct latch_view *view);
+
+/* Acknowledge every ACTIVE record of key; returns how many. */
+int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_t seq,
+			 int64_t now_ns);
+
+/* True if any ACTIVE record (file or filesystem) is on device dev. */
+bool latchtab_dev_active(const struct latchtab *t, uint64_t dev);
+
+/* Call fn for each ACTIVE or ACKED record (a stable copy); stops early when
+ * fn returns non-zero. */
+int latchtab_each(const struct latchtab *t,
+		  int (*fn)(const struct latch_record *rec, void *arg), void *arg);
+
+/*
+ * Remove records for which gone(rec, arg) is true, and reclaim BUSY records
+ * whose owner no longer exists.  Returns how many were removed.
+ */
+int latchtab_prune(struct latchtab *t, bool (*gone)(const struct latch_record *rec, void *arg),
+		   void *arg);
+
+#endif

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sys.h"
+
+static enum log_mode log_mode = LOG_STDERR;
+static char log_path[PATH_MAX];
+static char prog[32] = "?";
+
+void log_setup(enum log_mode mode, const char *path, const char *name)
+{
+	size_t n;
+
+	log_mode = mode;
+	if (mode == LOG_FILE) {
+		n = strnlen(path, sizeof(log_path) - 1);
+		memcpy(log_path, path, n);
+		log_path[n] = '\0';
+	}
+	if (name && *name) {
+		n = strnlen(name, sizeof(prog) - 1);
+		memcpy(prog, name, n);
+		prog[n] = '\0';
+	}
+}
+
+const char *log_prog(void)
+{
+	return prog;
+}
+
+void line_init(struct line *l)
+{
+	l->len = 0;
+	l->buf[0] = '\0';
+}
+
+void line_str(struct line *l, const char *s)
+{
+	size_t room = sizeof(l->buf) - 1 - l->len;
+	size_t n = s ? strnlen(s, room) : 0;
+
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+	l->buf[l->len] = '\0';
+}
+
+void line_int(struct line *l, long long v)
+{
+	char tmp[24];
+	int i = sizeof(tmp) - 1;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	tmp[i] = '\0';
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u && i > 1);
+	if (v < 0)
+		tmp[--i] = '-';
+	line_str(l, tmp + i);
+}
+
+/* strerrorname_np and strerrordesc_np return constant strings: safe in a
+ * signal handler, unlike strerror. */
+const char *errno_name(int err)
+{
+	const char *name = strerrorname_np(err);
+
+	return name ? name : "E?";
+}
+
+void line_errno(struct line *l, int err)
+{
+	const char *desc = strerrordesc_np(err);
+
+	line_str(l, errno_name(err));
+	if (!strerrorname_np(err)) {
+		line_str(l, "(");
+		line_int(l, err);
+		line_str(l, ")");
+	}
+	if (desc) {
+		line_str(l, " (");
+		line_str(l, desc);
+		line_str(l, ")");
+	}
+}
+
+void line_prefix(struct line *l)
+{
+	line_str(l, "stickysync: ");
+	line_str(l, prog);
+	line_str(l, "[");
+	line_int(l, getpid());
+	line_str(l, "]: ");
+}
+
+/* A datagram to the local syslog socket, without libc's syslog (which takes
+ * a lock and is not async-signal-safe). */
+static int send_syslog(const char *text, size_t len)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+	struct line msg;
+	int fd, ret;
+
+	line_init(&msg);
+	line_str(&msg, "<12>"); /* LOG_USER | LOG_WARNING */
+	line_str(&msg, text);
+	fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	ret = (int)syscall(SYS_sendto, fd, msg.buf, msg.len, MSG_DONTWAIT,
+			   (struct sockaddr *)&addr, sizeof(addr));
+	sys_close(fd);
+	(void)len;
+	return ret < 0 ? -1 : 0;
+}
+
+/* The file is opened for each line: the process may close or reuse any fd
+ * number at any time, so the shim keeps none open. */
+static int append_file(const char *text, size_t len)
+{
+	int fd = sys_openat(AT_FDCWD, log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			    0600);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = sys_write_all(fd, text, len);
+	sys_close(fd);
+	return ret;
+}
+
+void log_line(struct line *l)
+{
+	int saved = errno, ret = 0;
+
+	if (l->len >= sizeof(l->buf) - 1)
+		l->len = sizeof(l->buf) - 2;
+	l->buf[l->len] = '\n';
+	switch (log_mode) {
+	case LOG_OFF:
+		break;
+	case LOG_SYSLOG:
+		/* syslog adds its own tag; skip our "stickysync: " */
+		ret = send_syslog(l->buf, l->len + 1);
+		break;
+	case LOG_FILE:
+		ret = append_file(l->buf, l->len + 1);
+		break;
+	case LOG_STDERR:
+		ret = -1;
+		break;
+	}
+	if (ret != 0 && log_mode != LOG_OFF)
+		sys_write_all(2, l->buf, l->len + 1);
+	l->buf[l->len] = '\0';
+	errno = saved;
+}
+
+void log_message(const char *msg)
+{
+	struct line l;
+
+	line_init(&l);
+	line_prefix(&l);
+	line_str(&l, msg);
+	log_line(&l);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Reports, one line per event.  Everything here is async-signal-safe: lines
+ * are built in a caller's buffer without stdio or malloc and written with
+ * plain system calls.
+ */
+#ifndef STICKYSYNC_LOG_H
+#define STICKYSYNC_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct line {
+	char buf[1024];
+	size_t len;
+};
+
+void line_init(struct line *l);
+void line_str(struct line *l, const char *s);
+void line_int(struct line *l, long long v);
+/* "ENOSPC (No space left on device)" */
+void line_errno(struct line *l, int err);
+/* "stickysync: PROG[PID]: " */
+void line_prefix(struct line *l);
+
+/* Where lines go; reads the options once at init. */
+void log_setup(enum log_mode mode, const char *path, const char *prog);
+/* Emit l (a newline is added). */
+void log_line(struct line *l);
+/* Emit a ready-made message with the standard prefix. */
+void log_message(const char *msg);
+
+const char *log_prog(void);
+const char *errno_name(int err);
+
+#endif

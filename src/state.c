@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sys.h"
+
+/* Put a one-line reason in msg; returns -1 for the caller to pass on. */
+static int refuse(char *msg, size_t msglen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Create the missing components of dir, each 0700. */
+static void make_dirs(const char *dir)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(dir);
+
+	if (n >= sizeof(buf))
+		return;
+	memcpy(buf, dir, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(buf, 0700);
+		*p = '/';
+	}
+	mkdir(buf, 0700);
+}
+
+/* The ownership and permission rule shared by the folder and the file. */
+static const char *unsafe_reason(const struct stat *st)
+{
+	if (st->st_uid != geteuid())
+		return "is owned by another user";
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return "is writable by group or others";
+	return NULL;
+}
+
+static int open_dir(const char *dir, bool create, char *msg, size_t msglen)
+{
+	struct stat st;
+	const char *why;
+	int dfd;
+
+	if (create)
+		make_dirs(dir);
+	dfd = sys_openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (dfd < 0) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			return refuse(msg, msglen,
+				      "state folder %s is a symbolic link or not a folder; refused", dir);
+		return refuse(msg, msglen, "state folder %s cannot be opened: %s", dir,
+			      strerror(errno));
+	}
+	why = fstat(dfd, &st) != 0 ? "cannot be examined" : unsafe_reason(&st);
+	if (why) {
+		sys_close(dfd);
+		return refuse(msg, msglen,
+			      "state folder %s %s; refused (expected a folder of yours, mode 0700)", dir,
+			      why);
+	}
+	return dfd;
+}
+
+/*
+ * Make a new table under a private name and link it into place, so that no
+ * process ever maps a half-formatted table; if another process won the race,
+ * its table is used.
+ */
+static int create_table(int dfd, uint32_t capacity)
+{
+	char tmp[64];
+	size_t len = latchtab_bytes(capacity);
+	void *mem;
+	int fd, ret = -1;
+
+	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", STATE_FILE, (int)getpid());
+	fd = sys_openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (sys_ftruncate(fd, (off_t)len) == 0) {
+		mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (mem != MAP_FAILED) {
+			latchtab_format(mem, capacity);
+			munmap(mem, len);
+			if (linkat(dfd, tmp, dfd, STATE_FILE, 0) == 0 || errno == EEXIST)
+				ret = 0;
+		}
+	}
+	unlinkat(dfd, tmp, 0);
+	sys_close(fd);
+	return ret;
+}
+
+static int map_table(struct state *s, int fd, const char *dir, char *msg, size_t msglen)
+{
+	struct stat st;
+	const char *why;
+
+	if (fstat(fd, &st) != 0)
+		return refuse(msg, msglen, "state file %s/" STATE_FILE " cannot be examined: %s", dir,
+			      strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return refuse(msg, msglen, "state file %s/" STATE_FILE " is not a regular file; refused",
+			      dir);
+	if ((why = unsafe_reason(&st)) != NULL)
+		return refuse(msg, msglen, "state file %s/" STATE_FILE " %s; refused", dir, why);
+	s->len = (size_t)st.st_size;
+	s->map = s->len ? mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+	if (s->map == MAP_FAILED) {
+		s->map = NULL;
+		return refuse(msg, msglen, "state file %s/" STATE_FILE " cannot be mapped: %s", dir,
+			      strerror(s->len ? errno : EINVAL));
+	}
+	if (latchtab_attach(&s->tab, s->map, s->len) != 0) {
+		munmap(s->map, s->len);
+		s->map = NULL;
+		return refuse(msg, msglen,
+			      "state file %s/" STATE_FILE
+			      " is not a stickysync latch table of version %u; refused",
+			      dir, LATCHTAB_VERSION);
+	}
+	return 0;
+}
+
+int state_open(struct state *s, const char *dir, bool create, uint32_t capacity, char *msg,
+	       size_t msglen)
+{
+	int dfd, fd, ret;
+
+	memset(s, 0, sizeof(*s));
+	dfd = open_dir(dir, create, msg, msglen);
+	if (dfd < 0)
+		return -1;
+	fd = sys_openat(dfd, STATE_FILE, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0 && errno == ENOENT && create && create_table(dfd, capacity) == 0)
+		fd = sys_openat(dfd, STATE_FILE, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0) {
+		int err = errno;
+
+		sys_close(dfd);
+		if (err == ELOOP)
+			return refuse(msg, msglen, "state file %s/" STATE_FILE " is a symbolic link; refused",
+				      dir);
+		return refuse(msg, msglen, "state file %s/" STATE_FILE " cannot be opened: %s", dir,
+			      strerror(err));
+	}
+	ret = map_table(s, fd, dir, msg, msglen);
+	sys_close(fd);
+	sys_close(dfd);
+	return ret;
+}
+
+void state_close(struct state *s)
+{
+	if (s->map)
+		munmap(s->map, s->len);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool record_gone(const struct latch_record *rec, void *arg)
+{
+	bool also_active = *(bool *)arg;
+	struct file_key now;
+
+	if ((rec->state & 0xff) == SLOT_ACTIVE && !also_active)
+		return false;
+	if (rec->key.kind != KEY_FILE || rec->path[0] != '/')
+		return false;
+	if (key_from_path(rec->path, &now) != 0)
+		return errno == ENOENT;
+	return !key_equal(&now, &rec->key);
+}
+
+int state_prune_gone(struct latchtab *t, bool also_active)
+{
+	return latchtab_prune(t, record_gone, &also_active);
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * open, creat and fopen in all their spellings.  Built with
+ * -U_FILE_OFFSET_BITS so that open and open64 can both be defined here.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "export.h"
+#include "latch.h"
+#include "real.h"
+
+/* The _FORTIFY_SOURCE entry points; libc's headers do not declare them. */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+/* open's mode exists only when the flags ask for a new file. */
+#define TAKE_MODE(flags, mode)                                                      \
+	do {                                                                        \
+		if (((flags)&O_CREAT) || ((flags)&O_TMPFILE) == O_TMPFILE) {        \
+			va_list ap;                                                 \
+			va_start(ap, flags);                                        \
+			mode = va_arg(ap, mode_t);                                  \
+			va_end(ap);                                                 \
+		}                                                                   \
+	} while (0)
+
+#define OPEN_CALL(flags, call)                                                      \
+	do {                                                                        \
+		uint64_t seq_ = latch_seq_now();                                    \
+		return latch_opened(call, flags, seq_);                             \
+	} while (0)
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	TAKE_MODE(flags, mode);
+	OPEN_CALL(flags, REAL(open)(path, flags, mode));
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	TAKE_MODE(flags, mode);
+	OPEN_CALL(flags, REAL(open64)(path, flags, mode));
+}
+
+EXPORT int __open_2(const char *path, int flags)
+{
+	OPEN_CALL(flags, REAL(__open_2)(path, flags));
+}
+
+EXPORT int __open64_2(const char *path, int flags)
+{
+	OPEN_CALL(flags, REAL(__open64_2)(path, flags));
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	TAKE_MODE(flags, mode);
+	OPEN_CALL(flags, REAL(openat)(dirfd, path, flags, mode));
+}
+
+EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	TAKE_MODE(flags, mode);
+	OPEN_CALL(flags, REAL(openat64)(dirfd, path, flags, mode));
+}
+
+EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	OPEN_CALL(flags, REAL(__openat_2)(dirfd, path, flags));
+}
+
+EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	OPEN_CALL(flags, REAL(__openat64_2)(dirfd, path, flags));
+}
+
+EXPORT int creat(const char *path, mode_t mode)
+{
+	OPEN_CALL(O_CREAT | O_WRONLY | O_TRUNC, REAL(creat)(path, mode));
+}
+
+EXPORT int creat64(const char *path, mode_t mode)
+{
+	OPEN_CALL(O_CREAT | O_WRONLY | O_TRUNC, REAL(creat64)(path, mode));
+}
+
+/* stdio opens its fd inside libc, past our open wrappers. */
+static FILE *stream_opened(FILE *fp, uint64_t seq)
+{
+	int fd = fp ? fileno(fp) : -1;
+
+	if (fd >= 0)
+		fd_opened(fd, seq, 0);
+	return fp;
+}
+
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	uint64_t seq = latch_seq_now();
+
+	return stream_opened(REAL(fopen)(path, mode), seq);
+}
+
+EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+	uint64_t seq = latch_seq_now();
+
+	return stream_opened(REAL(fopen64)(path, mode), seq);
+}
+
+/* freopen closes the stream's old fd inside libc before opening anew. */
+static int stream_fd(FILE *fp)
+{
+	return fp ? fileno(fp) : -1;
+}
+
+EXPORT FILE *freopen(const char *path, const char *mode, FILE *fp)
+{
+	uint64_t seq = latch_seq_now();
+	int old = stream_fd(fp);
+	FILE *ret = REAL(freopen)(path, mode, fp);
+
+	fd_closed(old);
+	return stream_opened(ret, seq);
+}
+
+EXPORT FILE *freopen64(const char *path, const char *mode, FILE *fp)
+{
+	uint64_t seq = latch_seq_now();
+	int old = stream_fd(fp);
+	FILE *ret = REAL(freopen64)(path, mode, fp);
+
+	fd_closed(old);
+	return stream_opened(ret, seq);
+}
