@@ -66,7 +66,7 @@ $(BUILD)/libstickysync.map: $(BUILD)/exports.txt
 
 $(LIB): $(CORE_OBJS) $(WRAP_OBJS) $(BUILD)/libstickysync.map
 	$(call say,LD,$@)
-	$(Q)$(CC) -shared -o $@ $(CORE_OBJS) $(WRAP_OBJS) \
+	$(Q)$(CC) $(LDFLAGS) -shared -o $@ $(CORE_OBJS) $(WRAP_OBJS) \
 		-Wl,--version-script=$(BUILD)/libstickysync.map -Wl,-z,now -Wl,-z,relro \
 		-Wl,-soname,libstickysync.so -ldl -lpthread
 
@@ -74,7 +74,7 @@ $(CLI): $(CLI_SRCS) $(CORE_OBJS)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc \
 		-DSTICKYSYNC_VERSION='"$(VERSION)"' -DLIBDIR='"$(LIBDIR)"' \
-		-o $@ $(CLI_SRCS) $(CORE_OBJS) -lpthread
+		$(LDFLAGS) -o $@ $(CLI_SRCS) $(CORE_OBJS) -lpthread
 
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d)
 

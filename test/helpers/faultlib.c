@@ -136,3 +136,38 @@ int close(int fd)
 
 	return hit ? fail() : ret;
 }
+
+ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	if (wanted("write", fd))
+		return fail();
+	return NEXT(writev)(fd, iov, cnt);
+}
+
+ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	if (wanted("write", fd))
+		return fail();
+	return NEXT(pwritev)(fd, iov, cnt, off);
+}
+
+ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+	if (wanted("write", fd))
+		return fail();
+	return NEXT(pwritev64)(fd, iov, cnt, off);
+}
+
+ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	if (wanted("write", fd))
+		return fail();
+	return NEXT(pwritev2)(fd, iov, cnt, off, flags);
+}
+
+ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
+{
+	if (wanted("write", fd))
+		return fail();
+	return NEXT(pwritev64v2)(fd, iov, cnt, off, flags);
+}

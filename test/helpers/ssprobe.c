@@ -125,19 +125,58 @@ static void print_status(const char *hname, int fd)
 
 static void run(char **a);
 
+/* Ops that take no handle. */
+static int step_global(char **a)
+{
+	const char *op = a[0];
+
+	if (strcmp(op, "sync") == 0) {
+		sync();
+		show(op, "-", 0, 0);
+		return 1;
+	}
+	if (strcmp(op, "fork") == 0) {
+		pid_t pid = fork();
+		int status;
+
+		if (pid == 0) {
+			prefix = "child: ";
+			run(a + 1);
+			exit(0);
+		}
+		waitpid(pid, &status, 0);
+		exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+	}
+	/* exec: the rest of the script runs in a new image of this program. */
+	a[0] = "ssprobe";
+	execv("/proc/self/exe", a);
+	show(op, "-", -1, errno);
+	exit(1);
+}
+
 /* Each op consumes its arguments and returns how many it took. */
 static int step(char **a)
 {
 	const char *op = a[0];
-	int h = a[1] ? handle(a[1]) : 0, fd = fds[h], ret;
+	int h, fd, ret;
 	struct iovec iov[2];
 
 	errno = 0;
+	if (strcmp(op, "fork") == 0 || strcmp(op, "exec") == 0 || strcmp(op, "sync") == 0)
+		return step_global(a);
+	if (!a[1]) {
+		fprintf(stderr, "ssprobe: %s needs a handle\n", op);
+		exit(2);
+	}
+	h = handle(a[1]);
+	fd = fds[h];
 	if (strncmp(op, "open", 4) == 0 || strncmp(op, "creat", 5) == 0 ||
 	    strncmp(op, "fopen", 5) == 0)
 		return do_open(op, a + 1);
 	if (strcmp(op, "write") == 0) {
-		show(op, a[1], write(fd, a[2], strlen(a[2])), errno);
+		ssize_t r = write(fd, a[2], strlen(a[2]));
+
+		show(op, a[1], r, errno);
 		return 3;
 	}
 	if (strcmp(op, "pwrite") == 0 || strcmp(op, "pwrite64") == 0) {
@@ -187,7 +226,8 @@ static int step(char **a)
 	else if (strcmp(op, "syncfs") == 0)
 		ret = syncfs(fd);
 	else if (strcmp(op, "ftruncate") == 0) {
-		show(op, a[1], ftruncate(fd, atol(a[2])), errno);
+		ret = ftruncate(fd, atol(a[2]));
+		show(op, a[1], ret, errno);
 		return 3;
 	} else if (strcmp(op, "msync") == 0) {
 		map_and_sync(a[1], fd, (size_t)atol(a[2]));
@@ -225,32 +265,13 @@ static int step(char **a)
 	else if (strcmp(op, "status") == 0) {
 		print_status(a[1], fd);
 		return 2;
-	} else if (strcmp(op, "sync") == 0) {
-		sync();
-		show(op, "-", 0, 0);
-		return 1;
 	} else if (strcmp(op, "adopt") == 0) { /* adopt H FD: an inherited fd */
 		fds[h] = atoi(a[2]);
 		return 3;
 	} else if (strcmp(op, "fd") == 0) {
 		printf("%sfd %s = %d\n", prefix, a[1], fd);
+		fflush(stdout);
 		return 2;
-	} else if (strcmp(op, "fork") == 0) {
-		pid_t pid = fork();
-		int status;
-
-		if (pid == 0) {
-			prefix = "child: ";
-			run(a + 1);
-			exit(0);
-		}
-		waitpid(pid, &status, 0);
-		exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
-	} else if (strcmp(op, "exec") == 0) {
-		a[0] = "ssprobe";
-		execv("/proc/self/exe", a);
-		show(op, "-", -1, errno);
-		exit(1);
 	} else {
 		fprintf(stderr, "ssprobe: unknown op %s\n", op);
 		exit(2);

@@ -1,0 +1,96 @@
+# shellcheck shell=bash
+# Shared by the integration tests: each test file is a bash script that
+# sources this, defines test_* functions, and calls run_tests at the end.
+#
+# Environment from test/test.mk: BUILD (build folder), LIB (the shim),
+# FAULTLIB (the test fault injector preloaded after the shim).
+
+set -u
+: "${BUILD:=build}"
+: "${LIB:=$BUILD/libstickysync.so}"
+: "${FAULTLIB:=$BUILD/test/libfault.so}"
+TOP=$(pwd)
+LIB=$(readlink -f "$LIB")
+FAULTLIB=$(readlink -f "$FAULTLIB")
+PROBE="$TOP/$BUILD/test/ssprobe"
+CLI="$TOP/$BUILD/stickysync"
+
+pass=0 fail=0 skip=0
+failed_names=()
+
+# A private folder per test, removed afterwards.
+new_tmp() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/stickysync-test.XXXXXX")
+	chmod 700 "$T"
+	export STICKYSYNC_STATE="$T/state"
+}
+
+# shim [VAR=value...] CMD...: run CMD with the shim and the fault injector.
+# Under the sanitizer build, SANITIZER_PRELOAD names the runtimes that must
+# come first.
+shim() {
+	env LD_PRELOAD="${SANITIZER_PRELOAD:+$SANITIZER_PRELOAD }$LIB $FAULTLIB" "$@"
+}
+
+# shim_only CMD...: the shim without the fault injector.
+shim_only() {
+	env LD_PRELOAD="${SANITIZER_PRELOAD:+$SANITIZER_PRELOAD }$LIB" "$@"
+}
+
+# expect_line OUTPUT LINE: OUTPUT must contain LINE as a whole line.
+expect_line() {
+	if ! grep -qxF -- "$2" <<<"$1"; then
+		printf '    expected line: %s\n    in output:\n%s\n' "$2" "$(sed 's/^/      | /' <<<"$1")" >&2
+		return 1
+	fi
+}
+
+# expect_grep OUTPUT REGEX
+expect_grep() {
+	if ! grep -qE -- "$2" <<<"$1"; then
+		printf '    expected match: %s\n    in output:\n%s\n' "$2" "$(sed 's/^/      | /' <<<"$1")" >&2
+		return 1
+	fi
+}
+
+expect_no_grep() {
+	if grep -qE -- "$2" <<<"$1"; then
+		printf '    unexpected match: %s\n    in output:\n%s\n' "$2" "$(sed 's/^/      | /' <<<"$1")" >&2
+		return 1
+	fi
+}
+
+expect_eq() {
+	if [ "$1" != "$2" ]; then
+		printf '    expected [%s], got [%s]%s\n' "$2" "$1" "${3:+ ($3)}" >&2
+		return 1
+	fi
+}
+
+# skip REASON: inside a test, mark it skipped.
+skip() {
+	echo "SKIP_REASON: $*"
+	return 77
+}
+
+run_tests() {
+	local t rc out
+	for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
+		new_tmp
+		out=$( ( set -e; "$t" ) 2>&1 )
+		rc=$?
+		rm -rf "$T"
+		if [ $rc -eq 0 ]; then
+			pass=$((pass + 1))
+			echo "PASS $t"
+		elif [ $rc -eq 77 ]; then
+			skip=$((skip + 1))
+			echo "SKIP $t: $(grep '^SKIP_REASON:' <<<"$out" | sed 's/^SKIP_REASON: //')"
+		else
+			fail=$((fail + 1))
+			echo "FAIL $t"
+			sed 's/^/    /' <<<"$out"
+		fi
+	done
+	echo "RESULT $pass $fail $skip"
+}

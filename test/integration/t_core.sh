@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# The latch semantics through the ssprobe helper, with the test fault
+# injector (placed after the shim) failing chosen calls.
+. test/integration/lib.sh
+
+# Without the shim, Linux-like: the retry after a failure reports success.
+test_plain_linux_forgets() {
+	out=$(env LD_PRELOAD="$FAULTLIB" "$PROBE" open h1 "$T/f" rwc write h1 A fsync h1 fsync h1)
+	expect_line "$out" "fsync h1 = -1 EIO"
+	expect_line "$out" "fsync h1 = 0"
+}
+
+test_failed_sync_returns_real_errno_then_eio() {
+	out=$(shim FAULT_ERRNO=28 "$PROBE" open h1 "$T/f" rwc write h1 A fsync h1 fsync h1 fdatasync h1 2>&1)
+	expect_line "$out" "fsync h1 = -1 ENOSPC"
+	expect_line "$out" "fsync h1 = -1 EIO"
+	expect_line "$out" "fdatasync h1 = -1 EIO"
+	expect_grep "$out" "^stickysync: ssprobe\[[0-9]+\]: fsync\(fd [0-9]+, $T/f\) failed: ENOSPC \(No space left on device\); later syncs of this file fail with EIO"
+}
+
+# Every open spelling, from every build of the probe, records its fd.
+test_every_open_spelling_and_build() {
+	local p how n=0
+	for p in ssprobe ssprobe-lfs ssprobe-fortify ssprobe-lfs-fortify; do
+		for how in open open64 openat openat64 creat creat64 fopen fopen64; do
+			n=$((n + 1))
+			: >"$T/s$n"
+			out=$(shim STICKYSYNC_LOG=off "$TOP/$BUILD/test/$p" open h2 "$T/s$n" rw \
+				"$how" h1 "$T/s$n" rw write h1 A fsync h1 fsync h1 fsync h2 ack h1 ack h2 fsync h2)
+			expect_line "$out" "fsync h1 = -1 EIO" || { echo "  ($p $how)"; return 1; }
+			# h1 opened after h2: h2 predates the latch, h1 saw it.
+			expect_line "$out" "ack h1 = -1 EBUSY" || { echo "  ($p $how)"; return 1; }
+			expect_line "$out" "ack h2 = -1 EBUSY" || { echo "  ($p $how)"; return 1; }
+		done
+	done
+}
+
+# Each write spelling reaches the shim: on an O_DSYNC fd, its EIO latches.
+test_every_write_spelling_on_dsync_latches() {
+	local w
+	for w in write pwrite pwrite64 writev pwritev pwritev64 pwritev2 pwritev64v2; do
+		case $w in write | writev) args=($w h1 data) ;; *) args=($w h1 data 0) ;; esac
+		out=$(shim FAULT_OPS=write STICKYSYNC_LOG=off "$PROBE" open h1 "$T/$w" rwcd "${args[@]}" fsync h1)
+		expect_line "$out" "$w h1 = -1 EIO" || return 1
+		expect_line "$out" "fsync h1 = -1 EIO" || { echo "  ($w did not latch)"; return 1; }
+	done
+	# Only the calls routed to the fault injector above failed: a good write
+	# of each spelling returns its count.
+	out=$(shim_only "$PROBE" open h1 "$T/ok" rwc write h1 abcd pwrite h1 abcd 4 writev h1 abcd \
+		pwritev h1 abcd 8 pwritev2 h1 abcd 12 pwrite64 h1 abcd 0 pwritev64 h1 abcd 0 pwritev64v2 h1 abcd 0)
+	expect_eq "$(grep -c ' = 4$' <<<"$out")" 8
+}
+
+test_failed_write_without_dsync_does_not_latch() {
+	out=$(shim FAULT_OPS=write STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc write h1 A fsync h1)
+	expect_line "$out" "write h1 = -1 EIO"
+	expect_line "$out" "fsync h1 = 0"
+}
+
+test_not_applicable_errors_do_not_latch() {
+	local e
+	for e in 9 22 4 38 95; do # EBADF EINVAL EINTR ENOSYS EOPNOTSUPP
+		out=$(shim FAULT_ERRNO=$e STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f$e" rwc fsync h1 fsync h1)
+		expect_eq "$(grep -c '^fsync h1 = 0$' <<<"$out")" 1 "errno $e"
+	done
+}
+
+test_dups_share_the_latch() {
+	out=$(shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc dup h1 h2 dup2 h1 h3 dup3 h1 h4 \
+		fdup h1 h5 write h1 A fsync h1 fsync h2 fsync h3 fsync h4 fsync h5 \
+		open h6 "$T/f" rw ack h2 ack h3 ack h4 ack h5 ack h6 fsync h6 fsync h2 dup h2 h7 fsync h7)
+	for h in h2 h3 h4 h5; do
+		expect_line "$out" "fsync $h = -1 EIO"
+		expect_line "$out" "ack $h = -1 EBUSY"
+	done
+	expect_line "$out" "ack h6 = 0"
+	expect_line "$out" "fsync h6 = 0"
+	expect_line "$out" "fsync h7 = -1 EIO"
+}
+
+# generic/441: several fds open before the failure; each must see it.
+test_fds_opened_before_all_fail() {
+	out=$(shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc open h2 "$T/f" rw open h3 "$T/f" rw \
+		write h1 A write h2 B write h3 C fsync h1 fsync h2 fsync h3 fsync h2 open h4 "$T/f" rw fsync h4)
+	expect_eq "$(grep -c ' = -1 E' <<<"$out")" 5
+}
+
+test_other_sync_calls_latch() {
+	local op
+	for op in fdatasync sfr syncfs; do
+		fop=$op
+		[ $op = sfr ] && fop=sync_file_range
+		out=$(shim FAULT_OPS=$fop STICKYSYNC_LOG=off "$PROBE" open h1 "$T/$op" rwc write h1 A $op h1 $op h1 fsync h1)
+		expect_line "$out" "$op h1 = -1 EIO"
+		expect_eq "$(grep -c '= -1 EIO' <<<"$out")" 3 "$op"
+	done
+}
+
+test_msync_failure_latches_the_mapped_file() {
+	out=$(shim FAULT_OPS=msync STICKYSYNC_LOG=off "$PROBE" open h1 "$T/m" rwc ftruncate h1 8192 \
+		msync h1 8192 msync h1 8192 fsync h1)
+	expect_eq "$(grep -c '^msync h1 = -1 EIO$' <<<"$out")" 2
+	expect_line "$out" "fsync h1 = -1 EIO"
+}
+
+test_syncfs_reports_a_latched_file_on_the_filesystem() {
+	shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/a" rwc fsync h1 >/dev/null
+	out=$(shim_only STICKYSYNC_LOG=off "$PROBE" open h1 "$T/b" rwc syncfs h1)
+	expect_line "$out" "syncfs h1 = -1 EIO"
+}
+
+test_close_failure_latches() {
+	out=$(shim FAULT_OPS=close STICKYSYNC_LOG=off "$PROBE" open h1 "$T/c" rwc write h1 A close h1 \
+		open h2 "$T/c" rw fsync h2)
+	expect_line "$out" "close h1 = -1 EIO"
+	expect_line "$out" "fsync h2 = -1 EIO"
+	out=$(shim FAULT_OPS=close FAULT_ERRNO=28 "$PROBE" fopen h1 "$T/c2" rw fclose h1 2>&1 >/dev/null || true)
+	: # fclose of a stream with nothing pending loses nothing: no latch expected
+	expect_no_grep "$out" "failed"
+}
+
+test_fork_child_sees_the_latch() {
+	out=$(shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc fsync h1 fork fsync h1 open h2 "$T/f" rw fsync h2 ack h1 ack h2)
+	expect_line "$out" "child: fsync h1 = -1 EIO"
+	expect_line "$out" "child: fsync h2 = -1 EIO"
+	expect_line "$out" "child: ack h1 = -1 EBUSY"
+	expect_line "$out" "child: ack h2 = 0"
+}
+
+test_exec_inherited_fd_counts_as_old() {
+	out=$(shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc fsync h1 fd h1 exec adopt h1 3 fsync h1 ack h1 \
+		open h2 "$T/f" rw ack h2 fsync h1 fsync h2)
+	expect_line "$out" "fd h1 = 3"
+	expect_line "$out" "ack h1 = -1 EBUSY"
+	expect_line "$out" "ack h2 = 0"
+	# the failure itself, then the inherited fd before and after the ack
+	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 3
+	expect_line "$out" "fsync h2 = 0"
+}
+
+# The PostgreSQL checkpointer pattern: another process opens the file later.
+test_second_process_shares_the_latch() {
+	shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc write h1 A fsync h1 >/dev/null
+	out=$(shim_only STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rw fsync h1 status h1)
+	expect_line "$out" "fsync h1 = -1 EIO"
+	expect_line "$out" "status h1 = fd_latched=0 file_latched=1 acknowledged=0 error=EIO op=fsync pid_ok=1"
+}
+
+test_state_off_keeps_latches_in_process() {
+	shim STICKYSYNC_STATE=off STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc fsync h1 >/dev/null
+	out=$(shim_only STICKYSYNC_STATE=off "$PROBE" open h1 "$T/f" rw fsync h1)
+	expect_line "$out" "fsync h1 = 0"
+	[ ! -e "$T/state" ]
+}
+
+test_acknowledgment_rules() {
+	out=$(shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc open h9 "$T/unlatched" rwc ack h9 \
+		fsync h1 open h2 "$T/f" rw fsync h2 ack h1 fsync h1 ack h2 fsync h2 fsync h1 status h1 status h2)
+	expect_line "$out" "ack h9 = 0"
+	expect_line "$out" "fsync h2 = -1 EIO"
+	expect_line "$out" "ack h1 = -1 EBUSY"
+	expect_line "$out" "ack h2 = 0"
+	expect_line "$out" "fsync h2 = 0"
+	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 3
+	expect_line "$out" "status h1 = fd_latched=1 file_latched=0 acknowledged=1 error=EIO op=fsync pid_ok=1"
+	expect_line "$out" "status h2 = fd_latched=0 file_latched=0 acknowledged=1 error=EIO op=fsync pid_ok=1"
+	# A later process sees the acknowledgment, and a new failure latches anew.
+	out=$(shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rw fsync h1 fsync h1)
+	expect_line "$out" "fsync h1 = -1 EIO"
+	expect_eq "$(grep -c '= -1 EIO' <<<"$out")" 2
+}
+
+test_ack_bad_fd_and_without_shim() {
+	out=$(shim_only "$PROBE" ack h5)
+	expect_line "$out" "ack h5 = -1 EBADF"
+	out=$("$PROBE" open h1 "$T/f" rwc ack h1 status h1)
+	expect_line "$out" "ack h1 = -1 ENOSYS"
+	expect_line "$out" "status h1 = -1 ENOSYS"
+}
+
+test_recreated_file_is_not_latched() {
+	shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc fsync h1 >/dev/null
+	rm "$T/f"
+	out=$(shim_only "$PROBE" open h1 "$T/f" rwc write h1 A fsync h1)
+	expect_line "$out" "fsync h1 = 0"
+}
+
+run_tests

@@ -1,0 +1,63 @@
+# Tests: Check unit tests, integration tests under LD_PRELOAD, and an
+# ASan+UBSan build of both.  Included by the top Makefile.
+
+TEST_BUILD   := $(BUILD)/test
+PROBE_SRC    := test/helpers/ssprobe.c
+PROBES       := $(TEST_BUILD)/ssprobe $(TEST_BUILD)/ssprobe-lfs $(TEST_BUILD)/ssprobe-fortify \
+                $(TEST_BUILD)/ssprobe-lfs-fortify
+TEST_HELPERS := $(PROBES) $(TEST_BUILD)/libfault.so $(TEST_BUILD)/wrapcheck \
+                $(TEST_BUILD)/ctorprobe $(TEST_BUILD)/libctor.so
+UNIT_SRCS    := $(wildcard test/unit/*.c)
+HELPER_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Iinclude -g
+
+.PHONY: check-deps
+check-deps:
+	$(Q)scripts/need-packages $(CHECK_PKGS)
+
+$(TEST_BUILD)/ssprobe: $(PROBE_SRC) include/stickysync.h
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(HELPER_CFLAGS) -O0 -o $@ $<
+$(TEST_BUILD)/ssprobe-lfs: $(PROBE_SRC) include/stickysync.h
+	$(Q)$(CC) $(HELPER_CFLAGS) -O0 -D_FILE_OFFSET_BITS=64 -o $@ $<
+$(TEST_BUILD)/ssprobe-fortify: $(PROBE_SRC) include/stickysync.h
+	$(Q)$(CC) $(HELPER_CFLAGS) -O2 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -o $@ $<
+$(TEST_BUILD)/ssprobe-lfs-fortify: $(PROBE_SRC) include/stickysync.h
+	$(Q)$(CC) $(HELPER_CFLAGS) -O2 -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -D_FILE_OFFSET_BITS=64 -o $@ $<
+$(TEST_BUILD)/libfault.so: test/helpers/faultlib.c
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(HELPER_CFLAGS) -shared -fPIC -o $@ $< -ldl
+$(TEST_BUILD)/wrapcheck: test/helpers/wrapcheck.c include/stickysync.h
+	$(Q)$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -lpthread
+$(TEST_BUILD)/libctor.so: test/helpers/ctorlib.c
+	$(Q)$(CC) $(HELPER_CFLAGS) -shared -fPIC -o $@ $<
+$(TEST_BUILD)/ctorprobe: test/helpers/ctorprobe.c $(TEST_BUILD)/libctor.so
+	$(Q)$(CC) $(HELPER_CFLAGS) -o $@ $< -L$(TEST_BUILD) -lctor -Wl,-rpath,'$$ORIGIN'
+
+$(TEST_BUILD)/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard src/*.h) | check-deps
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -std=gnu11 -U_FILE_OFFSET_BITS -Iinclude -Isrc -o $@ $(UNIT_SRCS) \
+		$(CORE_SRCS) $$(pkg-config --cflags --libs check) -lpthread
+
+check-unit: $(TEST_BUILD)/unit_tests
+	$(Q)CK_FORK=yes $(TEST_BUILD)/unit_tests
+
+check-integration: all $(TEST_HELPERS)
+	$(Q)BUILD=$(BUILD) bash test/integration/run.sh
+
+# The same tests against a library and unit tests built with AddressSanitizer
+# and UndefinedBehaviorSanitizer.
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+check-asan: check-deps
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="$(ASAN_FLAGS)" \
+		LDFLAGS="-fsanitize=address,undefined" asan-run
+
+asan-run: all $(TEST_BUILD)/unit_tests $(TEST_HELPERS)
+	$(Q)echo "== unit tests under ASan+UBSan"
+	$(Q)CK_FORK=yes ASAN_OPTIONS=detect_leaks=1 $(TEST_BUILD)/unit_tests
+	$(Q)echo "== integration tests under ASan+UBSan"
+	$(Q)BUILD=$(BUILD) ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 \
+		SANITIZER_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+		bash test/integration/run.sh
+
+check: all check-unit check-integration check-asan $(if $(wildcard test/realfaults/realfaults.mk),check-realfaults) $(if $(wildcard bench/bench.mk),check-counts)
