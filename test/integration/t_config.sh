@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Configuration, state folder safety, logging, and a full latch table.
+. test/integration/lib.sh
+
+test_log_to_file_and_off() {
+	shim STICKYSYNC_LOG="$T/log" "$PROBE" open h1 "$T/f" rwc fsync h1 fsync h1 >/dev/null 2>"$T/err"
+	expect_eq "$(wc -l <"$T/log")" 2 "lines in the log file"
+	expect_grep "$(cat "$T/log")" "^stickysync: ssprobe\[[0-9]+\]: fsync\(fd [0-9]+, $T/f\) failed: EIO \(Input/output error\)"
+	expect_eq "$(cat "$T/err")" ""
+	shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/g" rwc fsync h1 >/dev/null 2>"$T/err2"
+	expect_eq "$(cat "$T/err2")" ""
+}
+
+test_log_syslog_falls_back_to_stderr_without_a_socket() {
+	[ -S /dev/log ] && skip "/dev/log exists here; fallback not observable"
+	out=$(shim STICKYSYNC_LOG=syslog "$PROBE" open h1 "$T/f" rwc fsync h1 2>&1)
+	expect_grep "$out" "failed: EIO"
+}
+
+test_malformed_values_are_named() {
+	out=$(shim STICKYSYNC_LOG=sideways STICKYSYNC_STATE=relative/dir STICKYSYNC_STATE_CAPACITY=1000 \
+		"$PROBE" open h1 "$T/f" rwc fsync h1 fsync h1 2>&1)
+	expect_grep "$out" 'STICKYSYNC_LOG="sideways" is not stderr, syslog, off or an absolute file path; logging to stderr'
+	expect_grep "$out" 'STICKYSYNC_STATE="relative/dir" is not an absolute folder path or "off"; latches are kept in this process only'
+	expect_grep "$out" 'STICKYSYNC_STATE_CAPACITY="1000" is not a power of two'
+	expect_line "$out" "fsync h1 = -1 EIO"
+	[ ! -e relative ]
+}
+
+test_state_folder_is_created_private() {
+	shim_only "$PROBE" open h1 "$T/f" rwc >/dev/null
+	expect_eq "$(stat -c %a "$T/state")" 700
+	expect_eq "$(stat -c %a "$T/state/latches")" 600
+}
+
+test_unsafe_state_folders_are_refused() {
+	mkdir -m 777 "$T/open"
+	out=$(shim STICKYSYNC_STATE="$T/open" "$PROBE" open h1 "$T/f" rwc fsync h1 fsync h1 2>&1)
+	expect_grep "$out" "state folder $T/open is writable by group or others; refused .*; latches are kept in this process only"
+	expect_line "$out" "fsync h1 = -1 EIO"
+	mkdir -m 700 "$T/real" && ln -s "$T/real" "$T/link"
+	out=$(shim STICKYSYNC_STATE="$T/link" "$PROBE" open h1 "$T/f2" rwc 2>&1)
+	expect_grep "$out" "state folder $T/link is a symbolic link or not a folder; refused"
+	if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+		mkdir -m 700 "$T/theirs" && chown nobody "$T/theirs"
+		out=$(shim STICKYSYNC_STATE="$T/theirs" "$PROBE" open h1 "$T/f3" rwc 2>&1)
+		expect_grep "$out" "state folder $T/theirs is owned by another user; refused"
+	fi
+}
+
+test_foreign_or_corrupt_state_file_is_refused() {
+	mkdir -m 700 "$T/s1"
+	head -c 4096 /dev/urandom >"$T/s1/latches" && chmod 600 "$T/s1/latches"
+	out=$(shim STICKYSYNC_STATE="$T/s1" "$PROBE" open h1 "$T/f" rwc fsync h1 fsync h1 2>&1)
+	expect_grep "$out" "state file $T/s1/latches is not a stickysync latch table of version 1; refused"
+	expect_line "$out" "fsync h1 = -1 EIO"
+	mkdir -m 700 "$T/s2" && ln -s /etc/passwd "$T/s2/latches"
+	out=$(shim STICKYSYNC_STATE="$T/s2" "$PROBE" open h1 "$T/f2" rwc 2>&1)
+	expect_grep "$out" "state file $T/s2/latches is a symbolic link; refused"
+}
+
+test_full_table_keeps_latches_in_process_loudly() {
+	local i args=() again=()
+	for i in $(seq 1 20); do
+		args+=(open h1 "$T/f$i" rwc fsync h1)
+		again+=(open h2 "$T/f$i" rw fsync h2)
+	done
+	# 20 injected failures, then 20 syncs that the kernel would let pass
+	out=$(shim STICKYSYNC_STATE_CAPACITY=16 FAULT_COUNT=20 "$PROBE" "${args[@]}" "${again[@]}" 2>&1)
+	expect_grep "$out" "the shared latch table is full: latched in this process only"
+	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 20
+	expect_eq "$(grep -c '^fsync h2 = -1 EIO$' <<<"$out")" 20
+}
+
+test_full_table_prunes_records_of_deleted_files() {
+	shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/gone" rwc fsync h1 >/dev/null
+	rm "$T/gone"
+	# a full table prunes the records of deleted files and so finds room
+	local i args=()
+	for i in $(seq 1 16); do
+		args+=(open h1 "$T/k$i" rwc fsync h1)
+	done
+	out=$(shim STICKYSYNC_STATE_CAPACITY=16 FAULT_COUNT=16 "$PROBE" "${args[@]}" 2>&1)
+	expect_no_grep "$out" "full"
+}
+
+run_tests
