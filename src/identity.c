@@ -25,13 +25,11 @@ static void key_fill(struct file_key *key, const struct statx *stx)
 	}
 }
 
-/* Without a birth time, the generation number tells a recreated inode apart
- * on the filesystems that keep one (ext4, btrfs; xfs has btime). */
-static void key_add_generation(struct file_key *key, int fd)
+void key_add_generation(struct file_key *key, int fd)
 {
 	unsigned int gen;
 
-	if (key->flags & KEYF_BTIME)
+	if (key->flags & KEYF_GEN)
 		return;
 	if (ioctl(fd, FS_IOC_GETVERSION, &gen) == 0) {
 		key->gen = gen;
@@ -46,7 +44,8 @@ int key_from_fd(int fd, struct file_key *key)
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_BTIME, &stx) != 0)
 		return -1;
 	key_fill(key, &stx);
-	key_add_generation(key, fd);
+	if (!(key->flags & KEYF_BTIME))
+		key_add_generation(key, fd);
 	return 0;
 }
 
@@ -83,14 +82,14 @@ bool key_equal(const struct file_key *a, const struct file_key *b)
 		return a->dev == b->dev;
 	if (a->ino != b->ino)
 		return false;
+	if ((a->flags & KEYF_GEN) && (b->flags & KEYF_GEN) && a->gen != b->gen)
+		return false;
 	if ((a->flags & KEYF_BTIME) && (b->flags & KEYF_BTIME))
 		return a->btime_sec == b->btime_sec && a->btime_nsec == b->btime_nsec;
 	/* One side has no birth time (an msync key from /proc/self/maps, or a
 	 * filesystem without btime): fall back to the device and generation. */
 	if (a->dev != b->dev)
 		return false;
-	if ((a->flags & KEYF_GEN) && (b->flags & KEYF_GEN))
-		return a->gen == b->gen;
 	return true;
 }
 

@@ -8,6 +8,13 @@
  * nanosecond, tells those apart, so when the filesystem reports it the key is
  * (ino, birth time) and the device number is not compared.  Where there is no
  * birth time the key falls back to (dev, ino, inode generation).
+ *
+ * Birth times come from the kernel's coarse clock (a few milliseconds), so a
+ * file deleted and recreated within one tick can get the same inode and birth
+ * time.  Recorded latches therefore also carry the generation where the
+ * filesystem has one, and a lookup that finds such a record fetches the
+ * generation of the file at hand before trusting the match: the extra system
+ * call is paid only by files that look latched.
  */
 #ifndef STICKYSYNC_IDENTITY_H
 #define STICKYSYNC_IDENTITY_H
@@ -38,6 +45,8 @@ struct file_key {
 int key_from_fd(int fd, struct file_key *key);
 /* Identity of the file at path (following symlinks). */
 int key_from_path(const char *path, struct file_key *key);
+/* Add the inode generation, where the filesystem has one (an ioctl). */
+void key_add_generation(struct file_key *key, int fd);
 /* Identity of the filesystem holding fd's file. */
 void key_fs_of(const struct file_key *file, struct file_key *fs);
 

@@ -248,6 +248,8 @@ static void record_failure(int fd, const struct file_key *key, enum op op, int e
 	};
 	int stored;
 
+	if (fd >= 0 && ev.key.kind == KEY_FILE)
+		key_add_generation(&ev.key, fd);
 	if (!path) {
 		fd_path(fd, buf, sizeof(buf));
 		path = buf;
@@ -324,7 +326,7 @@ static void judge_view(const struct fd_entry *e, const struct latch_view *view, 
 	v->witness |= witness;
 }
 
-static void judge(int fd, const struct file_key *key, struct verdict *v)
+static void judge(int fd, struct file_key *key, struct verdict *v)
 {
 	struct fd_entry *e = fd_entry(fd);
 	struct latch_view view;
@@ -338,6 +340,11 @@ static void judge(int fd, const struct file_key *key, struct verdict *v)
 		memcpy(v->rec.op, "sync", 5);
 	}
 	lookup_both(key, &view);
+	if (view.found && (view.copy.key.flags & KEYF_GEN) && !(key->flags & KEYF_GEN) && fd >= 0) {
+		key_add_generation(key, fd);
+		if (key->flags & KEYF_GEN)
+			lookup_both(key, &view);
+	}
 	judge_view(e, &view, v);
 	key_fs_of(key, &fs);
 	lookup_both(&fs, &view);

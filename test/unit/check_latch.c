@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The latch logic driven directly, as the wrappers would: each test is a
+ * forked process (CK_FORK) with its own runtime.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "latch.h"
+#include "suites.h"
+
+static char dir[PATH_MAX - 64], path[PATH_MAX], logpath[PATH_MAX];
+
+static void start(enum policy policy, bool shared)
+{
+	struct options o;
+
+	memset(&o, 0, sizeof(o));
+	make_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	snprintf(logpath, sizeof(logpath), "%s/log", dir);
+	o.policy = policy;
+	o.state_mode = shared ? STATE_DIR : STATE_OFF;
+	snprintf(o.state_dir, sizeof(o.state_dir), "%s/state", dir);
+	o.state_capacity = 64;
+	o.log_mode = LOG_FILE;
+	snprintf(o.log_path, sizeof(o.log_path), "%s", logpath);
+	latch_init_with(&o);
+}
+
+static void setup(void)
+{
+	start(POLICY_STICKY, true);
+}
+
+static void teardown(void)
+{
+	rm_tree(dir);
+}
+
+/* open, as the wrapper records it */
+static int open_tracked(int flags)
+{
+	uint64_t seq = latch_seq_now();
+
+	return latch_opened(open(path, flags | O_CREAT, 0600), flags, seq);
+}
+
+/* a sync whose real call failed with err (0: succeeded) */
+static int sync_with(int fd, int err)
+{
+	errno = err;
+	return latch_sync_result(fd, OP_FSYNC, err ? -1 : 0);
+}
+
+static bool log_has(const char *text)
+{
+	char buf[8192];
+	FILE *f = fopen(logpath, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+START_TEST(failure_keeps_its_errno_then_eio)
+{
+	int fd = open_tracked(O_RDWR);
+
+	ck_assert_int_eq(sync_with(fd, ENOSPC), -1);
+	ck_assert_int_eq(errno, ENOSPC);
+	errno = 0;
+	ck_assert_int_eq(sync_with(fd, 0), -1);
+	ck_assert_int_eq(errno, EIO);
+	ck_assert(log_has("fsync(fd "));
+	ck_assert(log_has("failed: ENOSPC (No space left on device); later syncs of this file fail"));
+}
+END_TEST
+
+START_TEST(success_with_nothing_latched_is_untouched)
+{
+	int fd = open_tracked(O_RDWR);
+
+	errno = 1234;
+	ck_assert_int_eq(sync_with(fd, 0), 0);
+	ck_assert_int_eq(errno, 0); /* sync_with set it; the latch kept it */
+	ck_assert(!latch_anything());
+}
+END_TEST
+
+START_TEST(not_applicable_errors_pass_through)
+{
+	int fd = open_tracked(O_RDWR);
+	static const int errs[] = {EBADF, EINVAL, EINTR, ENOSYS, EOPNOTSUPP};
+
+	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		ck_assert_int_eq(sync_with(fd, errs[i]), -1);
+		ck_assert_int_eq(errno, errs[i]);
+	}
+	ck_assert_int_eq(sync_with(fd, 0), 0);
+}
+END_TEST
+
+START_TEST(old_fds_stay_latched_after_acknowledgment)
+{
+	int before = open_tracked(O_RDWR), failing = open_tracked(O_RDWR), fresh;
+
+	sync_with(failing, EIO);
+	fresh = open_tracked(O_RDWR);
+	ck_assert_int_eq(sync_with(before, 0), -1);
+	ck_assert_int_eq(sync_with(fresh, 0), -1); /* until acknowledged */
+	ck_assert_int_eq(latch_acknowledge_fd(before), -1);
+	ck_assert_int_eq(errno, EBUSY);
+	ck_assert_int_eq(latch_acknowledge_fd(failing), -1);
+	ck_assert_int_eq(latch_acknowledge_fd(fresh), 0);
+	ck_assert_int_eq(sync_with(fresh, 0), 0);
+	ck_assert_int_eq(sync_with(before, 0), -1);
+	ck_assert_int_eq(sync_with(failing, 0), -1);
+	ck_assert(log_has("acknowledged through fd"));
+}
+END_TEST
+
+START_TEST(untracked_fd_counts_as_old)
+{
+	int failing = open_tracked(O_RDWR), stranger = open(path, O_RDWR);
+
+	sync_with(failing, EIO);
+	ck_assert_int_eq(latch_acknowledge_fd(stranger), -1);
+	ck_assert_int_eq(errno, EBUSY);
+}
+END_TEST
+
+START_TEST(dsync_write_failure_latches_plain_does_not)
+{
+	int plain = open_tracked(O_RDWR), dsync;
+
+	errno = EIO;
+	ck_assert_int_eq(latch_write_result(plain, OP_WRITE, -1), -1);
+	ck_assert_int_eq(errno, EIO);
+	ck_assert_int_eq(sync_with(plain, 0), 0);
+	dsync = open_tracked(O_RDWR | O_DSYNC);
+	errno = ENOSPC;
+	ck_assert_int_eq(latch_write_result(dsync, OP_PWRITE, -1), -1);
+	ck_assert_int_eq(errno, ENOSPC);
+	ck_assert_int_eq(sync_with(plain, 0), -1);
+	/* a later successful O_DSYNC write is a sync of a latched file */
+	ck_assert_int_eq(latch_write_result(dsync, OP_PWRITE, 10), -1);
+	ck_assert_int_eq(errno, EIO);
+}
+END_TEST
+
+START_TEST(close_failure_latches_written_file)
+{
+	int fd = open_tracked(O_RDWR), again;
+	struct close_ctx c;
+
+	ck_assert_int_eq(latch_write_result(fd, OP_WRITE, 3), 3);
+	latch_close_prepare(fd, false, &c);
+	ck_assert(c.have_key);
+	close(fd);
+	errno = EIO;
+	ck_assert_int_eq(latch_close_result(fd, OP_CLOSE, &c, -1), -1);
+	ck_assert_int_eq(errno, EIO);
+	again = open_tracked(O_RDWR);
+	ck_assert_int_eq(sync_with(again, 0), -1);
+}
+END_TEST
+
+START_TEST(observe_never_changes_a_result)
+{
+	int fd;
+
+	teardown();
+	start(POLICY_OBSERVE, false);
+	fd = open_tracked(O_RDWR);
+	ck_assert_int_eq(sync_with(fd, EIO), -1);
+	ck_assert_int_eq(sync_with(fd, 0), 0);
+	ck_assert(log_has("succeeded after an earlier failure"));
+}
+END_TEST
+
+START_TEST(failstop_refuses_io)
+{
+	int fd, other;
+
+	teardown();
+	start(POLICY_FAILSTOP, false);
+	fd = open_tracked(O_RDWR);
+	other = open_tracked(O_RDWR);
+	ck_assert(!latch_io_refused(fd, OP_WRITE));
+	sync_with(fd, EIO);
+	ck_assert(latch_io_refused(fd, OP_WRITE));
+	ck_assert_int_eq(errno, EIO);
+	ck_assert(latch_io_refused(other, OP_READ));
+}
+END_TEST
+
+START_TEST(in_process_state_creates_no_folder)
+{
+	int fd;
+
+	teardown();
+	start(POLICY_STICKY, false);
+	fd = open_tracked(O_RDWR);
+	sync_with(fd, EIO);
+	ck_assert_int_eq(sync_with(fd, 0), -1);
+	ck_assert_int_eq(access(dir, F_OK), 0);
+	char state[PATH_MAX + 8];
+	snprintf(state, sizeof(state), "%s/state", dir);
+	ck_assert_int_eq(access(state, F_OK), -1);
+}
+END_TEST
+
+Suite *latch_suite(void)
+{
+	Suite *s = suite_create("latch");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, failure_keeps_its_errno_then_eio);
+	tcase_add_test(tc, success_with_nothing_latched_is_untouched);
+	tcase_add_test(tc, not_applicable_errors_pass_through);
+	tcase_add_test(tc, old_fds_stay_latched_after_acknowledgment);
+	tcase_add_test(tc, untracked_fd_counts_as_old);
+	tcase_add_test(tc, dsync_write_failure_latches_plain_does_not);
+	tcase_add_test(tc, close_failure_latches_written_file);
+	tcase_add_test(tc, observe_never_changes_a_result);
+	tcase_add_test(tc, failstop_refuses_io);
+	tcase_add_test(tc, in_process_state_creates_no_folder);
+	suite_add_tcase(s, tc);
+	return s;
+}

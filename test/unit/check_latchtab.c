@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "latchtab.h"
+#include "suites.h"
+
+static struct latchtab t;
+static void *mem;
+
+static void setup(void)
+{
+	size_t len = latchtab_bytes(16);
+
+	mem = calloc(1, len);
+	latchtab_format(mem, 16);
+	ck_assert_int_eq(latchtab_attach(&t, mem, len), 0);
+}
+
+static void teardown(void)
+{
+	free(mem);
+}
+
+static struct latch_event event(uint64_t ino, int err)
+{
+	struct latch_event ev = {.error = err, .op = "fsync", .path = "/x", .prog = "t", .pid = getpid()};
+
+	ev.key.kind = KEY_FILE;
+	ev.key.ino = ino;
+	ev.key.btime_sec = (int64_t)ino * 7;
+	ev.key.flags = KEYF_BTIME;
+	return ev;
+}
+
+START_TEST(latch_then_lookup)
+{
+	struct latch_event ev = event(42, 28);
+	struct latch_view v;
+
+	ck_assert(!latchtab_any_live(&t));
+	ck_assert_int_eq(latchtab_latch(&t, &ev, 5), 1);
+	ck_assert(latchtab_any_active(&t));
+	latchtab_lookup(&t, &ev.key, &v);
+	ck_assert(v.found && v.active);
+	ck_assert_uint_eq(v.latch_seq, 5);
+	ck_assert_int_eq(v.copy.error, 28);
+	ck_assert_str_eq(v.copy.op, "fsync");
+}
+END_TEST
+
+START_TEST(second_latch_keeps_first_error)
+{
+	struct latch_event a = event(42, 28), b = event(42, 5);
+	struct latch_view v;
+
+	ck_assert_int_eq(latchtab_latch(&t, &a, 5), 1);
+	ck_assert_int_eq(latchtab_latch(&t, &b, 6), 0);
+	latchtab_lookup(&t, &a.key, &v);
+	ck_assert_int_eq(v.copy.error, 28);
+	ck_assert_uint_eq(v.latch_seq, 5);
+}
+END_TEST
+
+START_TEST(other_keys_do_not_match)
+{
+	struct latch_event a = event(42, 5), b = event(43, 5);
+	struct latch_view v;
+
+	latchtab_latch(&t, &a, 2);
+	latchtab_lookup(&t, &b.key, &v);
+	ck_assert(!v.found);
+	/* same inode, other birth time: a recreated file */
+	b = event(42, 5);
+	b.key.btime_sec++;
+	latchtab_lookup(&t, &b.key, &v);
+	ck_assert(!v.found);
+}
+END_TEST
+
+START_TEST(acknowledge_then_relatch)
+{
+	struct latch_event a = event(9, 5);
+	struct latch_view v;
+
+	latchtab_latch(&t, &a, 3);
+	ck_assert_int_eq(latchtab_acknowledge(&t, &a.key, 4, 100), 1);
+	ck_assert(!latchtab_any_active(&t));
+	ck_assert(latchtab_any_live(&t));
+	latchtab_lookup(&t, &a.key, &v);
+	ck_assert(v.found && !v.active);
+	ck_assert_uint_eq(v.copy.ack_seq, 4);
+	ck_assert_int_eq(latchtab_acknowledge(&t, &a.key, 5, 100), 0);
+	/* a new failure reuses the record with the later sequence number */
+	ck_assert_int_eq(latchtab_latch(&t, &a, 7), 1);
+	latchtab_lookup(&t, &a.key, &v);
+	ck_assert(v.active);
+	ck_assert_uint_eq(v.latch_seq, 7);
+}
+END_TEST
+
+START_TEST(full_table_refuses)
+{
+	for (uint64_t i = 1; i <= 16; i++) {
+		struct latch_event ev = event(i, 5);
+
+		ck_assert_int_eq(latchtab_latch(&t, &ev, i), 1);
+	}
+	struct latch_event ev = event(99, 5);
+	ck_assert_int_eq(latchtab_latch(&t, &ev, 99), -1);
+	/* everything stored is still found */
+	for (uint64_t i = 1; i <= 16; i++) {
+		struct latch_event e = event(i, 5);
+		struct latch_view v;
+
+		latchtab_lookup(&t, &e.key, &v);
+		ck_assert(v.active);
+	}
+}
+END_TEST
+
+static bool gone_odd(const struct latch_record *rec, void *arg)
+{
+	(void)arg;
+	return rec->key.ino % 2 == 1;
+}
+
+START_TEST(prune_removes_and_frees_slots)
+{
+	for (uint64_t i = 1; i <= 16; i++) {
+		struct latch_event ev = event(i, 5);
+
+		latchtab_latch(&t, &ev, i);
+	}
+	ck_assert_int_eq(latchtab_prune(&t, gone_odd, NULL), 8);
+	ck_assert_uint_eq(t.hdr->active, 8);
+	ck_assert_uint_eq(t.hdr->live, 8);
+	struct latch_event ev = event(100, 5);
+	ck_assert_int_eq(latchtab_latch(&t, &ev, 100), 1);
+	/* even keys probe past the dead slots */
+	for (uint64_t i = 2; i <= 16; i += 2) {
+		struct latch_event e = event(i, 5);
+		struct latch_view v;
+
+		latchtab_lookup(&t, &e.key, &v);
+		ck_assert(v.active);
+	}
+}
+END_TEST
+
+/* A writer killed while it held a record BUSY leaves no corruption: readers
+ * skip the record, and pruning reclaims it once the pid is gone. */
+START_TEST(busy_record_of_dead_process_is_reclaimed)
+{
+	struct latch_event ev = event(5, 5);
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_gt(pid, 0);
+	waitpid(pid, NULL, 0);
+	/* as left by that pid, killed between claiming and publishing */
+	t.rec[0].state = SLOT_BUSY | ((uint64_t)pid << 32);
+	t.rec[0].key = ev.key;
+	struct latch_view v;
+	latchtab_lookup(&t, &ev.key, &v);
+	ck_assert(!v.found);
+	ck_assert_int_eq(latchtab_prune(&t, gone_odd, NULL), 1);
+	ck_assert_uint_eq(t.rec[0].state & 0xff, SLOT_DEAD);
+}
+END_TEST
+
+START_TEST(attach_rejects_foreign_memory)
+{
+	char junk[4096];
+	struct latchtab other;
+
+	memset(junk, 'x', sizeof(junk));
+	ck_assert_int_eq(latchtab_attach(&other, junk, sizeof(junk)), -1);
+	/* a valid header that claims more records than the region holds */
+	ck_assert_int_eq(latchtab_attach(&other, mem, latchtab_bytes(16) - 1), -1);
+}
+END_TEST
+
+START_TEST(dev_active_finds_files_and_filesystems)
+{
+	struct latch_event ev = event(5, 5);
+
+	ev.key.dev = 77;
+	latchtab_latch(&t, &ev, 1);
+	ck_assert(latchtab_dev_active(&t, 77));
+	ck_assert(!latchtab_dev_active(&t, 78));
+	latchtab_acknowledge(&t, &ev.key, 2, 0);
+	ck_assert(!latchtab_dev_active(&t, 77));
+}
+END_TEST
+
+Suite *latchtab_suite(void)
+{
+	Suite *s = suite_create("latchtab");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, latch_then_lookup);
+	tcase_add_test(tc, second_latch_keeps_first_error);
+	tcase_add_test(tc, other_keys_do_not_match);
+	tcase_add_test(tc, acknowledge_then_relatch);
+	tcase_add_test(tc, full_table_refuses);
+	tcase_add_test(tc, prune_removes_and_frees_slots);
+	tcase_add_test(tc, busy_record_of_dead_process_is_reclaimed);
+	tcase_add_test(tc, attach_rejects_foreign_memory);
+	tcase_add_test(tc, dev_active_finds_files_and_filesystems);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef STICKYSYNC_TEST_SUITES_H
+#define STICKYSYNC_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *latchtab_suite(void);
+Suite *fdtable_suite(void);
+Suite *config_suite(void);
+Suite *identity_suite(void);
+Suite *inject_suite(void);
+Suite *undo_suite(void);
+Suite *state_suite(void);
+Suite *log_suite(void);
+Suite *latch_suite(void);
+
+/* A fresh private folder for a test; removed by the caller with rm_tree. */
+void make_tmpdir(char *buf, size_t size);
+void rm_tree(const char *dir);
+
+#endif
