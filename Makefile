@@ -35,7 +35,7 @@ CORE_SRCS := src/identity.c src/latchtab.c src/fdtable.c src/config.c src/log.c 
              src/state.c src/latch.c src/inject.c src/undo.c src/gate.c
 WRAP_SRCS := src/real.c src/wrap_open.c src/wrap_fd.c src/wrap_write.c src/wrap_sync.c \
              src/api.c
-CLI_SRCS  := src/cli/stickysync.c
+CLI_SRCS  := src/cli/stickysync.c src/cli/run.c src/cli/coverage.c src/cli/records.c src/cli/status.c
 
 CORE_OBJS := $(CORE_SRCS:src/%.c=$(BUILD)/obj/%.o)
 WRAP_OBJS := $(WRAP_SRCS:src/%.c=$(BUILD)/obj/%.o)
@@ -82,7 +82,10 @@ include test/test.mk
 -include test/realfaults/realfaults.mk
 -include bench/bench.mk
 
-demo: all
+$(BUILD)/losedata: examples/losedata.c
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
+
+demo: all $(BUILD)/losedata
 	$(Q)sh examples/demo.sh $(BUILD)
 
 install: all

@@ -6,7 +6,8 @@ PROBE_SRC    := test/helpers/ssprobe.c
 PROBES       := $(TEST_BUILD)/ssprobe $(TEST_BUILD)/ssprobe-lfs $(TEST_BUILD)/ssprobe-fortify \
                 $(TEST_BUILD)/ssprobe-lfs-fortify
 TEST_HELPERS := $(PROBES) $(TEST_BUILD)/libfault.so $(TEST_BUILD)/wrapcheck \
-                $(TEST_BUILD)/ctorprobe $(TEST_BUILD)/libctor.so
+                $(TEST_BUILD)/ctorprobe $(TEST_BUILD)/libctor.so $(BUILD)/ack_example \
+                $(BUILD)/losedata
 UNIT_SRCS    := $(wildcard test/unit/*.c)
 HELPER_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Iinclude -g
 
@@ -28,6 +29,8 @@ $(TEST_BUILD)/libfault.so: test/helpers/faultlib.c
 	$(Q)$(CC) $(HELPER_CFLAGS) -shared -fPIC -o $@ $< -ldl
 $(TEST_BUILD)/wrapcheck: test/helpers/wrapcheck.c include/stickysync.h
 	$(Q)$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -lpthread
+$(BUILD)/ack_example: examples/ack_example.c include/stickysync.h
+	$(Q)$(CC) $(HELPER_CFLAGS) -o $@ $<
 $(TEST_BUILD)/libctor.so: test/helpers/ctorlib.c
 	$(Q)$(CC) $(HELPER_CFLAGS) -shared -fPIC -o $@ $<
 $(TEST_BUILD)/ctorprobe: test/helpers/ctorprobe.c $(TEST_BUILD)/libctor.so
