@@ -45,6 +45,8 @@ test_exported_symbols_are_the_allowlist() {
 }
 
 test_real_programs_run_unchanged() {
+	# the sanitizer runtime would judge coreutils' own allocations
+	[ -z "${SANITIZER_PRELOAD:-}" ] || skip "system programs are not sanitizer-clean"
 	printf 'line\n' >"$T/in"
 	out=$(shim_only sh -c "cp '$T/in' '$T/out' && sync '$T/out' && cat '$T/out'; dd if='$T/in' of='$T/dd' oflag=dsync status=none && cat '$T/dd'")
 	expect_eq "$out" "$(printf 'line\nline')"
