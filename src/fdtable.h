@@ -26,7 +26,6 @@
 #define FDTAB_SIZE 65536
 
 enum fd_flag {
-	FD_WRITTEN = 1u << 0,   /* written since its last successful sync */
 	FD_HAVE_KEY = 1u << 1,  /* key holds the fd's identity */
 	FD_REPORTED = 1u << 2,  /* a refused sync on this fd was reported */
 	FD_INJECT_CHECKED = 1u << 3, /* injector rules were matched against the path */
@@ -40,6 +39,10 @@ struct fd_entry {
 	uint64_t open_seq;
 	uint32_t flags;
 	int32_t latch_error; /* non-zero: this open file description saw a loss */
+	/* Written since its last successful sync: only such an fd can lose
+	 * data at close.  A byte of its own, so the hot path sets and clears
+	 * it with plain stores instead of locked read-modify-writes. */
+	uint8_t written;
 	struct file_key key;
 };
 
@@ -58,6 +61,18 @@ void fd_opened(int fd, uint64_t seq, int oflags);
 void fd_duplicated(int oldfd, int newfd);
 void fd_closed(int fd);
 void fd_closed_range(unsigned first, unsigned last);
+
+static inline void fd_mark_written(int fd)
+{
+	if ((unsigned)fd < FDTAB_SIZE && !__atomic_load_n(&fdtab[fd].written, __ATOMIC_RELAXED))
+		__atomic_store_n(&fdtab[fd].written, 1, __ATOMIC_RELAXED);
+}
+
+static inline void fd_mark_synced(int fd)
+{
+	if ((unsigned)fd < FDTAB_SIZE && __atomic_load_n(&fdtab[fd].written, __ATOMIC_RELAXED))
+		__atomic_store_n(&fdtab[fd].written, 0, __ATOMIC_RELAXED);
+}
 
 /* Hot path: did this fd already see a loss? */
 static inline bool fd_latched(int fd)

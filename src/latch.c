@@ -420,8 +420,12 @@ int latch_sync_result(int fd, enum op op, int ret)
 	struct file_key key;
 	struct verdict v;
 
-	if (ret == 0 && !fd_latched(fd) && !latch_anything())
-		return 0; /* the common case: nothing latched anywhere */
+	if (ret == 0 && !fd_latched(fd) && !latch_anything()) {
+		/* the common case: nothing latched anywhere */
+		if (op != OP_SYNC_FILE_RANGE)
+			fd_mark_synced(fd);
+		return 0;
+	}
 	if (ret < 0 && not_applicable(saved))
 		return ret;
 	latch_init();
@@ -438,8 +442,8 @@ int latch_sync_result(int fd, enum op op, int ret)
 	judge(fd, &key, &v);
 	if (v.latched)
 		return refuse(fd, op, &v, ret, saved);
-	if ((unsigned)fd < FDTAB_SIZE)
-		__atomic_and_fetch(&fdtab[fd].flags, ~FD_WRITTEN, __ATOMIC_RELAXED);
+	if (op != OP_SYNC_FILE_RANGE)
+		fd_mark_synced(fd);
 	errno = saved;
 	return ret;
 }
@@ -543,7 +547,6 @@ bool latch_io_refused(int fd, enum op op)
 void latch_close_prepare(int fd, bool writing, struct close_ctx *c)
 {
 	struct fd_entry *e = fd_entry(fd);
-	uint32_t flags = e ? __atomic_load_n(&e->flags, __ATOMIC_RELAXED) : 0;
 	int saved;
 
 	c->have_key = false;
@@ -551,7 +554,7 @@ void latch_close_prepare(int fd, bool writing, struct close_ctx *c)
 	c->inject_error = __builtin_expect(io_gate, 0) ? gate_close(fd) : 0;
 	/* Only an fd with unsynced writes can lose data at close; only then is
 	 * its identity worth a system call. */
-	if (!writing && !(flags & FD_WRITTEN) && !c->inject_error)
+	if (!writing && !(e && __atomic_load_n(&e->written, __ATOMIC_RELAXED)) && !c->inject_error)
 		return;
 	saved = errno;
 	c->have_key = key_from_fd(fd, &c->key) == 0;

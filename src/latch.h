@@ -76,16 +76,12 @@ ssize_t latch_dsync_write_done(int fd, enum op op, ssize_t ret);
 
 static inline ssize_t latch_write_result(int fd, enum op op, ssize_t ret)
 {
-	uint32_t flags;
-
 	if (__builtin_expect(ret < 0, 0))
 		return latch_write_failed(fd, op, ret);
 	if ((unsigned)fd >= FDTAB_SIZE)
 		return ret;
-	flags = __atomic_load_n(&fdtab[fd].flags, __ATOMIC_RELAXED);
-	if (!(flags & FD_WRITTEN))
-		__atomic_or_fetch(&fdtab[fd].flags, FD_WRITTEN, __ATOMIC_RELAXED);
-	if (__builtin_expect(flags & FD_DSYNC, 0))
+	fd_mark_written(fd);
+	if (__builtin_expect(__atomic_load_n(&fdtab[fd].flags, __ATOMIC_RELAXED) & FD_DSYNC, 0))
 		return latch_dsync_write_done(fd, op, ret);
 	return ret;
 }

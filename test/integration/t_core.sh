@@ -119,6 +119,17 @@ test_close_failure_latches() {
 	expect_no_grep "$out" "failed"
 }
 
+# close_range and closefrom forget the fds they close: a number reused by
+# an fd the shim did not see opened must not inherit the old entry's state.
+test_close_range_and_closefrom() {
+	out=$(shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc fsync h1 close_range h1 fsync h1 \
+		open h2 "$T/g" rwc open h3 "$T/h" rwc closefrom h2 fsync h2 fsync h3)
+	expect_line "$out" "close_range h1 = 0"
+	expect_line "$out" "fsync h1 = -1 EBADF"
+	expect_line "$out" "fsync h2 = -1 EBADF"
+	expect_line "$out" "fsync h3 = -1 EBADF"
+}
+
 test_fork_child_sees_the_latch() {
 	out=$(shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc fsync h1 fork fsync h1 open h2 "$T/f" rw fsync h2 ack h1 ack h2)
 	expect_line "$out" "child: fsync h1 = -1 EIO"
