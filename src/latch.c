@@ -101,13 +101,14 @@ static const char *env_lookup(const char *name)
 }
 
 /*
- * Another thread running init is waited for; this thread re-entering it (a
- * signal handler, or a wrapper called from init itself) is not, and runs with
- * what is set up so far.
+ * Another thread running init is waited for, but not forever: a child forked
+ * while another thread was in init would wait for a thread it does not have.
+ * This thread re-entering init (a signal handler, or a wrapper called from
+ * init itself) does not wait, and runs with what is set up so far.
  */
 static bool claim_init(void)
 {
-	int phase = 0;
+	int phase = 0, spins = 0;
 	pid_t self = gettid();
 
 	if (__atomic_compare_exchange_n(&init_phase, &phase, 1, false, __ATOMIC_ACQ_REL,
@@ -115,7 +116,8 @@ static bool claim_init(void)
 		__atomic_store_n(&init_tid, self, __ATOMIC_RELAXED);
 		return true;
 	}
-	while (phase == 1 && __atomic_load_n(&init_tid, __ATOMIC_RELAXED) != self) {
+	while (phase == 1 && __atomic_load_n(&init_tid, __ATOMIC_RELAXED) != self &&
+	       spins++ < 100000) {
 		sched_yield();
 		phase = __atomic_load_n(&init_phase, __ATOMIC_ACQUIRE);
 	}
