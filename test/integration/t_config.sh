@@ -17,6 +17,26 @@ test_log_syslog_falls_back_to_stderr_without_a_socket() {
 	expect_grep "$out" "failed: EIO"
 }
 
+# A private mount namespace with its own /dev, where a listener plays syslogd.
+test_log_to_syslog() {
+	[ "$(id -u)" = 0 ] || skip "needs root for a private /dev/log"
+	command -v unshare >/dev/null || skip "no unshare"
+	cat >"$T/syslogd.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+open(sys.argv[1], "w").close()
+s.settimeout(20)
+print(s.recv(4096).decode(), flush=True)
+PY
+	out=$(timeout 60 unshare -m sh -c "mount -t tmpfs tmpfs /dev && mknod -m 666 /dev/null c 1 3 &&
+		{ python3 '$T/syslogd.py' '$T/ready' > '$T/got' & } &&
+		for i in \$(seq 100); do [ -e '$T/ready' ] && break; sleep 0.05; done &&
+		env LD_PRELOAD='$LIB $FAULTLIB' STICKYSYNC_LOG=syslog '$PROBE' open h1 '$T/f' rwc fsync h1 2>&1; wait")
+	expect_grep "$(cat "$T/got")" "^<12>stickysync: ssprobe\[[0-9]+\]: fsync\(fd [0-9]+, $T/f\) failed: EIO"
+	expect_no_grep "$out" "failed: EIO"
+}
+
 test_malformed_values_are_named() {
 	out=$(shim STICKYSYNC_LOG=sideways STICKYSYNC_STATE=relative/dir STICKYSYNC_STATE_CAPACITY=1000 \
 		"$PROBE" open h1 "$T/f" rwc fsync h1 fsync h1 2>&1)
