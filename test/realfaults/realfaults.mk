@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Real-fault tests: thin-provisioned loop filesystems, the real kernel, real
+# programs (see docs/REALFAULTS.md).  Included by the top Makefile, which
+# defines BUILD, CC, CFLAGS, LIB and CLI; the defaults below only serve
+# `make -f test/realfaults/realfaults.mk`.
+#
+#   make realfaults         run everything, print the table, write docs/REALFAULTS.md
+#   make check-realfaults   the same checks for `make check`; the table goes to
+#                           $(BUILD)/realfaults/REALFAULTS.md and docs/ is left alone
+#
+# Needs root and loop devices; without them every scenario reports SKIP.
+# RF_FS selects filesystems (default: ext4 xfs btrfs), RF_ONLY a comma
+# separated list of scenarios (seed,fds,...,sqlite-wal,qemu,redis).
+
+BUILD ?= build
+CC ?= cc
+CFLAGS ?= -O2 -g -Wall -Wextra
+LIB ?= $(BUILD)/libstickysync.so
+CLI ?= $(BUILD)/stickysync
+
+# Debian packages providing the fixture's and the scenarios' tools.
+RF_PKGS := util-linux procps e2fsprogs xfsprogs btrfs-progs qemu-utils sqlite3 redis-server
+
+RF_SRC := test/realfaults
+RF_OUT := $(BUILD)/realfaults
+RF_PROGRAMS := seed fds sync487 dsync msync syncfs ack rf_op
+RF_BINS := $(addprefix $(RF_OUT)/,$(RF_PROGRAMS))
+# The programs reach the public API through include/stickysync.h, which
+# resolves it with dlsym: nothing of the shim is linked in, so the same
+# binaries run with and without it.
+RF_CFLAGS := $(CFLAGS) -std=gnu11 -Iinclude -I$(RF_SRC)
+RF_FS ?= ext4 xfs btrfs
+RF_ONLY ?=
+RF_Q := $(if $(V),,@)
+rf_say = $(if $(V),@true,@printf '  %-6s %s\n' $(1) $(2))
+
+RF_RUN = $(RF_SRC)/run.sh --bin $(RF_OUT) --lib $(LIB) --cli $(CLI) \
+	--fs "$(RF_FS)" $(if $(RF_ONLY),--only $(RF_ONLY))
+
+.PHONY: realfaults check-realfaults realfaults-programs realfaults-deps
+
+realfaults-programs: $(RF_BINS)
+
+# Missing tools are not fatal: their scenarios say SKIP.
+realfaults-deps:
+	$(RF_Q)[ ! -x scripts/need-packages ] || scripts/need-packages $(RF_PKGS) || \
+		echo "realfaults: packages missing; their scenarios will be skipped"
+
+$(RF_OUT)/rf.o: $(RF_SRC)/rf.c $(RF_SRC)/rf.h
+	$(call rf_say,CC,$<)
+	$(RF_Q)mkdir -p $(RF_OUT)
+	$(RF_Q)$(CC) $(RF_CFLAGS) -c -o $@ $<
+
+$(RF_OUT)/%: $(RF_SRC)/%.c $(RF_OUT)/rf.o $(RF_SRC)/rf.h include/stickysync.h
+	$(call rf_say,CC,$<)
+	$(RF_Q)$(CC) $(RF_CFLAGS) -o $@ $< $(RF_OUT)/rf.o -ldl
+
+realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI)
+	$(RF_Q)$(RF_RUN) --doc docs/REALFAULTS.md
+
+check-realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI)
+	$(RF_Q)$(RF_RUN) --doc $(RF_OUT)/REALFAULTS.md
