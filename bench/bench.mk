@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Benchmarks; included by the top Makefile, which provides BUILD, CC and LIB.
+#
+#   make bench          measure, print the tables, write docs/PERFORMANCE.md
+#   make check-counts   instruction / system call / allocation counts against
+#                       the design targets (deterministic; no timing)
+#
+# Knobs (environment or make variables): BENCH_ROUNDS, BENCH_TIME_ITERS,
+# BENCH_OUT (default docs/PERFORMANCE.md; empty to only print).
+
+BUILD ?= build
+CC ?= cc
+LIB ?= $(BUILD)/libstickysync.so
+
+BENCH_BUILD := $(BUILD)/bench
+BENCH_OUT ?= docs/PERFORMANCE.md
+BENCH_ROUNDS ?= 7
+BENCH_TIME_ITERS ?= 100000
+
+# The harness and helpers get fixed flags of their own rather than the
+# library's CFLAGS: a sanitizer or -O0 debug build of the library must not
+# change what the baseline loop costs.  -U_FILE_OFFSET_BITS lets the
+# interposers define both open and open64.
+BENCH_CFLAGS ?= -O2 -g -std=gnu11 -Wall -Wextra
+BENCH_SO_CFLAGS = $(BENCH_CFLAGS) -fPIC -shared -fvisibility=hidden -U_FILE_OFFSET_BITS
+
+BENCH_PROGS := $(BENCH_BUILD)/harness $(BENCH_BUILD)/populate \
+	$(BENCH_BUILD)/floor.so $(BENCH_BUILD)/failfsync.so
+
+# Q and say (quiet unless V=1) come from the top Makefile; used alone,
+# this file is simply verbose.
+$(BENCH_BUILD)/harness: bench/harness.c | $(BENCH_BUILD)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(BENCH_CFLAGS) -o $@ $< -pthread
+
+$(BENCH_BUILD)/populate: bench/populate.c include/stickysync.h | $(BENCH_BUILD)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(BENCH_CFLAGS) -Iinclude -o $@ $< -ldl
+
+$(BENCH_BUILD)/%.so: bench/%.c | $(BENCH_BUILD)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(BENCH_SO_CFLAGS) -o $@ $< -ldl
+
+$(BENCH_BUILD):
+	$(Q)mkdir -p $@
+
+BENCH_ENV = BENCH_BIN=$(BENCH_BUILD) LIB=$(LIB) OUT=$(BENCH_OUT) \
+	ROUNDS=$(BENCH_ROUNDS) TIME_ITERS=$(BENCH_TIME_ITERS)
+
+.PHONY: bench check-counts bench-progs
+bench-progs: $(BENCH_PROGS)
+
+bench: $(LIB) $(BENCH_PROGS)
+	$(BENCH_ENV) bench/bench.sh report
+
+check-counts: $(LIB) $(BENCH_PROGS)
+	$(BENCH_ENV) bench/bench.sh check
