@@ -74,35 +74,3 @@ void key_fs_of(const struct file_key *file, struct file_key *fs)
 	fs->dev = file->dev;
 }
 
-bool key_equal(const struct file_key *a, const struct file_key *b)
-{
-	if (a->kind != b->kind)
-		return false;
-	if (a->kind == KEY_FS)
-		return a->dev == b->dev;
-	if (a->ino != b->ino)
-		return false;
-	if ((a->flags & KEYF_GEN) && (b->flags & KEYF_GEN) && a->gen != b->gen)
-		return false;
-	if ((a->flags & KEYF_BTIME) && (b->flags & KEYF_BTIME))
-		return a->btime_sec == b->btime_sec && a->btime_nsec == b->btime_nsec;
-	/* One side has no birth time (an msync key from /proc/self/maps, or a
-	 * filesystem without btime): fall back to the device and generation. */
-	if (a->dev != b->dev)
-		return false;
-	return true;
-}
-
-/* The hash covers only what every kind of key has in common, so that keys
- * compared by different rules land in the same probe sequence. */
-uint64_t key_hash(const struct file_key *key)
-{
-	uint64_t h = key->kind == KEY_FS ? key->dev : key->ino;
-
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}

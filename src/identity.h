@@ -50,7 +50,35 @@ void key_add_generation(struct file_key *key, int fd);
 /* Identity of the filesystem holding fd's file. */
 void key_fs_of(const struct file_key *file, struct file_key *fs);
 
-bool key_equal(const struct file_key *a, const struct file_key *b);
-uint64_t key_hash(const struct file_key *key);
+static inline bool key_equal(const struct file_key *a, const struct file_key *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == KEY_FS)
+		return a->dev == b->dev;
+	if (a->ino != b->ino)
+		return false;
+	if ((a->flags & KEYF_GEN) && (b->flags & KEYF_GEN) && a->gen != b->gen)
+		return false;
+	if ((a->flags & KEYF_BTIME) && (b->flags & KEYF_BTIME))
+		return a->btime_sec == b->btime_sec && a->btime_nsec == b->btime_nsec;
+	/* One side has no birth time (an msync key from /proc/self/maps, or a
+	 * filesystem without btime): fall back to the device. */
+	return a->dev == b->dev;
+}
+
+/* The hash covers only what every kind of key has in common, so that keys
+ * compared by different rules land in the same probe sequence. */
+static inline uint64_t key_hash(const struct file_key *key)
+{
+	uint64_t h = key->kind == KEY_FS ? key->dev : key->ino;
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
 
 #endif

@@ -278,11 +278,25 @@ static bool write_error_latches(int err)
 /* ---- judging later calls ------------------------------------------------- */
 
 struct verdict {
-	bool latched;  /* the call must not report success */
-	bool witness;  /* this fd existed when the latch happened */
-	bool have_rec; /* rec is a table record, not just the fd's own error */
-	struct latch_record rec;
+	bool latched;          /* the call must not report success */
+	bool witness;          /* this fd existed when the latch happened */
+	int fd_error;          /* the fd's own latch, when no record says more */
+	struct latch_view view; /* the record to report, when found */
 };
+
+/* The newer of two lookups of one key in the shared and local tables. */
+static void merge_view(struct latch_view *into, const struct latch_view *v)
+{
+	if (!v->found)
+		return;
+	into->active |= v->active;
+	if (!into->found || v->latch_seq > into->latch_seq) {
+		into->latch_seq = v->latch_seq;
+		into->tab = v->tab;
+		into->slot = v->slot;
+	}
+	into->found = true;
+}
 
 static void lookup_both(const struct file_key *key, struct latch_view *v)
 {
@@ -291,17 +305,12 @@ static void lookup_both(const struct file_key *key, struct latch_view *v)
 	v->found = false;
 	v->active = false;
 	v->latch_seq = 0;
-	if (rt.shared.hdr)
+	if (latchtab_any_live(&rt.shared))
 		latchtab_lookup(&rt.shared, key, v);
-	latchtab_lookup(&rt.local, key, &lv);
-	if (!lv.found)
-		return;
-	v->active |= lv.active;
-	if (!v->found || lv.latch_seq > v->latch_seq) {
-		v->latch_seq = lv.latch_seq;
-		v->copy = lv.copy;
+	if (latchtab_any_live(&rt.local)) {
+		latchtab_lookup(&rt.local, key, &lv);
+		merge_view(v, &lv);
 	}
-	v->found = true;
 }
 
 static bool opened_before(const struct fd_entry *e, uint64_t latch_seq)
@@ -321,9 +330,8 @@ static void judge_view(const struct fd_entry *e, const struct latch_view *view, 
 	witness = opened_before(e, view->latch_seq);
 	if (!view->active && !witness)
 		return;
-	if (!v->have_rec)
-		v->rec = view->copy;
-	v->have_rec = true;
+	if (!v->view.found)
+		v->view = *view;
 	v->latched = true;
 	v->witness |= witness;
 }
@@ -334,35 +342,52 @@ static void judge(int fd, struct file_key *key, struct verdict *v)
 	struct latch_view view;
 	struct file_key fs;
 
-	memset(v, 0, sizeof(*v));
-	if (e && __atomic_load_n(&e->latch_error, __ATOMIC_RELAXED)) {
+	v->latched = false;
+	v->witness = false;
+	v->view.found = false;
+	v->fd_error = e ? __atomic_load_n(&e->latch_error, __ATOMIC_RELAXED) : 0;
+	if (v->fd_error) {
 		v->latched = true;
 		v->witness = true;
-		v->rec.error = e->latch_error;
-		memcpy(v->rec.op, "sync", 5);
 	}
 	lookup_both(key, &view);
-	if (view.found && (view.copy.key.flags & KEYF_GEN) && !(key->flags & KEYF_GEN) && fd >= 0) {
+	/* A match on birth time alone may be a file recreated within one clock
+	 * tick: the generation, where there is one, decides. */
+	if (view.found && !(key->flags & KEYF_GEN) && fd >= 0) {
 		key_add_generation(key, fd);
 		if (key->flags & KEYF_GEN)
 			lookup_both(key, &view);
 	}
 	judge_view(e, &view, v);
-	key_fs_of(key, &fs);
-	lookup_both(&fs, &view);
-	judge_view(e, &view, v);
+	if (latchtab_any_fs(&rt.shared) || latchtab_any_fs(&rt.local)) {
+		key_fs_of(key, &fs);
+		lookup_both(&fs, &view);
+		judge_view(e, &view, v);
+	}
 	if (v->witness)
-		mark_fd_witness(fd, v->rec.error ? v->rec.error : EIO);
+		mark_fd_witness(fd, v->fd_error ? v->fd_error : EIO);
+}
+
+/* What to say about the latch behind a verdict. */
+static void verdict_record(const struct verdict *v, struct latch_record *rec)
+{
+	if (latchtab_view_record(&v->view, rec))
+		return;
+	memset(rec, 0, sizeof(*rec));
+	rec->error = v->fd_error ? v->fd_error : EIO;
+	memcpy(rec->op, "sync", 5);
 }
 
 static void report_refusal(int fd, enum op op, const struct verdict *v)
 {
 	struct fd_entry *e = fd_entry(fd);
+	struct latch_record rec;
 	char path[REC_PATH_MAX];
 	struct line l;
 
 	if (e && (__atomic_fetch_or(&e->flags, FD_REPORTED, __ATOMIC_RELAXED) & FD_REPORTED))
 		return;
+	verdict_record(v, &rec);
 	line_init(&l);
 	line_prefix(&l);
 	line_str(&l, op_name(op));
@@ -374,18 +399,18 @@ static void report_refusal(int fd, enum op op, const struct verdict *v)
 		line_str(&l, ", ");
 		line_str(&l, path);
 	} else {
-		line_str(&l, v->rec.path);
+		line_str(&l, rec.path);
 	}
 	if (rt.opt.policy == POLICY_OBSERVE)
 		line_str(&l, ") succeeded after an earlier failure (");
 	else
 		line_str(&l, ") returns EIO: the file lost data (");
-	line_str(&l, v->rec.op);
+	line_str(&l, rec.op);
 	line_str(&l, " failed with ");
-	line_str(&l, errno_name(v->rec.error));
-	if (v->rec.pid) {
+	line_str(&l, errno_name(rec.error));
+	if (rec.pid) {
 		line_str(&l, " in pid ");
-		line_int(&l, v->rec.pid);
+		line_int(&l, rec.pid);
 	}
 	if (rt.opt.policy == POLICY_OBSERVE)
 		line_str(&l, "); on Linux a retried sync does not mean the data is on disk");
@@ -471,13 +496,12 @@ int latch_syncfs_result(int fd, int ret)
 		errno = saved;
 		return ret;
 	}
-	if (!latchtab_dev_active(&rt.shared, key.dev) && !latchtab_dev_active(&rt.local, key.dev)) {
+	if (!latchtab_dev_active(&rt.shared, key.dev, &v.view) &&
+	    !latchtab_dev_active(&rt.local, key.dev, &v.view)) {
 		errno = saved;
 		return ret;
 	}
 	v.latched = true;
-	v.rec.error = EIO;
-	memcpy(v.rec.op, "sync", 5);
 	return refuse(fd, OP_SYNCFS, &v, ret, saved);
 }
 
@@ -775,7 +799,7 @@ int latch_msync_result(void *addr, size_t len, int flags, int ret)
 		return ret;
 	}
 	v.latched = true;
-	v.rec = view.copy;
+	v.view = view;
 	return refuse(-1, OP_MSYNC, &v, ret, saved);
 }
 
@@ -791,7 +815,7 @@ static void copy_field(char *dst, size_t size, const char *src)
 
 int latch_status_fd(int fd, struct stickysync_status *st)
 {
-	const struct latch_record *rec = NULL;
+	struct latch_record rec;
 	struct latch_view view;
 	struct file_key key;
 	struct verdict v;
@@ -808,17 +832,16 @@ int latch_status_fd(int fd, struct stickysync_status *st)
 	st->fd_latched = v.witness;
 	st->file_latched = view.active;
 	st->acknowledged = view.found && !view.active;
-	if (view.found)
-		rec = &view.copy;
-	else if (v.latched)
-		rec = &v.rec;
-	if (!rec)
-		return 0;
-	st->error = rec->error;
-	st->when_ns = rec->when_ns;
-	st->pid = rec->pid;
-	copy_field(st->op, sizeof(st->op), rec->op);
-	copy_field(st->prog, sizeof(st->prog), rec->prog);
-	copy_field(st->path, sizeof(st->path), rec->path);
+	if (!latchtab_view_record(&view, &rec)) {
+		if (!v.latched)
+			return 0;
+		verdict_record(&v, &rec);
+	}
+	st->error = rec.error;
+	st->when_ns = rec.when_ns;
+	st->pid = rec.pid;
+	copy_field(st->op, sizeof(st->op), rec.op);
+	copy_field(st->prog, sizeof(st->prog), rec.prog);
+	copy_field(st->path, sizeof(st->path), rec.path);
 	return 0;
 }

@@ -56,6 +56,7 @@ void latchtab_format(void *mem, uint32_t capacity)
 	h->seq = 1;
 	h->active = 0;
 	h->live = 0;
+	h->fs_live = 0;
 }
 
 int latchtab_attach(struct latchtab *t, void *mem, size_t len)
@@ -162,6 +163,8 @@ int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t se
 		if (!word_cas(free_slot, free_word, SLOT_BUSY, ev->pid))
 			goto retry;
 		fill_body(free_slot, ev, seq);
+		if (ev->key.kind == KEY_FS)
+			__atomic_add_fetch(&t->hdr->fs_live, 1, __ATOMIC_ACQ_REL);
 		live_add(t, 1);
 		active_add(t, 1);
 		word_publish(free_slot, SLOT_ACTIVE);
@@ -189,6 +192,11 @@ static bool snapshot(const struct latch_record *r, struct latch_record *out)
 	return false;
 }
 
+/*
+ * Probing reads only the state word, the key and the sequence number, and
+ * re-reads the state word to know they were consistent: no record is copied
+ * until the caller asks for one.
+ */
 void latchtab_lookup(const struct latchtab *t, const struct file_key *key,
 		     struct latch_view *view)
 {
@@ -197,23 +205,33 @@ void latchtab_lookup(const struct latchtab *t, const struct file_key *key,
 	view->found = false;
 	view->active = false;
 	view->latch_seq = 0;
+	view->tab = t;
 	for (uint32_t i = 0; i <= t->mask; i++) {
-		const struct latch_record *r = &t->rec[(start + i) & t->mask];
-		uint64_t w = word_load(r);
-		struct latch_record copy;
+		uint32_t slot = (start + i) & t->mask;
+		const struct latch_record *r = &t->rec[slot];
+		uint64_t w = word_load(r), seq;
 
 		if (W_STATE(w) == SLOT_EMPTY)
 			break;
-		if (!live(W_STATE(w)) || !key_equal(&r->key, key) || !snapshot(r, &copy))
+		if (!live(W_STATE(w)) || !key_equal(&r->key, key))
 			continue;
-		if (W_STATE(copy.state) == SLOT_ACTIVE)
+		seq = __atomic_load_n(&r->latch_seq, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (word_load(r) != w)
+			continue; /* changed under us: a concurrent relatch or ack */
+		if (W_STATE(w) == SLOT_ACTIVE)
 			view->active = true;
-		if (!view->found || copy.latch_seq > view->latch_seq) {
-			view->latch_seq = copy.latch_seq;
-			view->copy = copy;
+		if (!view->found || seq > view->latch_seq) {
+			view->latch_seq = seq;
+			view->slot = slot;
 		}
 		view->found = true;
 	}
+}
+
+bool latchtab_view_record(const struct latch_view *view, struct latch_record *out)
+{
+	return view->found && snapshot(&view->tab->rec[view->slot], out);
 }
 
 int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_t seq,
@@ -241,15 +259,22 @@ int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_
 	return n;
 }
 
-bool latchtab_dev_active(const struct latchtab *t, uint64_t dev)
+bool latchtab_dev_active(const struct latchtab *t, uint64_t dev, struct latch_view *view)
 {
 	if (!latchtab_any_active(t))
 		return false;
 	for (uint32_t i = 0; i <= t->mask; i++) {
 		const struct latch_record *r = &t->rec[i];
 
-		if (W_STATE(word_load(r)) == SLOT_ACTIVE && r->key.dev == dev)
-			return true;
+		if (W_STATE(word_load(r)) != SLOT_ACTIVE || r->key.dev != dev)
+			continue;
+		if (view) {
+			view->found = view->active = true;
+			view->tab = t;
+			view->slot = i;
+			view->latch_seq = __atomic_load_n(&r->latch_seq, __ATOMIC_RELAXED);
+		}
+		return true;
 	}
 	return false;
 }

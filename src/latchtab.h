@@ -69,6 +69,8 @@ struct latch_header {
 	uint64_t seq;    /* last sequence number handed out */
 	uint32_t active; /* records in state ACTIVE (may over-count) */
 	uint32_t live;   /* records ACTIVE or ACKED (may over-count) */
+	uint32_t fs_live; /* filesystem records ever made (syncfs failures) */
+	uint32_t pad;
 };
 
 struct latchtab {
@@ -106,6 +108,13 @@ static inline bool latchtab_any_live(const struct latchtab *t)
 	return t->hdr && __atomic_load_n(&t->hdr->live, __ATOMIC_ACQUIRE) != 0;
 }
 
+/* Any filesystem-wide latch, so lookups of a file's filesystem can be
+ * skipped in the common case. */
+static inline bool latchtab_any_fs(const struct latchtab *t)
+{
+	return t->hdr && __atomic_load_n(&t->hdr->fs_live, __ATOMIC_ACQUIRE) != 0;
+}
+
 static inline uint64_t latchtab_seq(const struct latchtab *t)
 {
 	return __atomic_load_n(&t->hdr->seq, __ATOMIC_ACQUIRE);
@@ -121,24 +130,29 @@ uint64_t latchtab_next_seq(struct latchtab *t);
  */
 int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t seq);
 
-/* What a lookup found for a key. */
+/* What a lookup found for a key: enough to judge, without copying records. */
 struct latch_view {
-	bool found;        /* a record exists, ACTIVE or ACKED */
-	bool active;       /* unacknowledged */
+	bool found;         /* a record exists, ACTIVE or ACKED */
+	bool active;        /* unacknowledged */
 	uint64_t latch_seq; /* latest latch of the key */
-	struct latch_record copy; /* the record with the latest latch */
+	const struct latchtab *tab; /* where the record of that latch is */
+	uint32_t slot;
 };
 
 /* Find key; fills *view (found=false when there is no record). */
 void latchtab_lookup(const struct latchtab *t, const struct file_key *key,
 		     struct latch_view *view);
 
+/* A stable copy of the record a lookup found; false if it has gone. */
+bool latchtab_view_record(const struct latch_view *view, struct latch_record *out);
+
 /* Acknowledge every ACTIVE record of key; returns how many. */
 int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_t seq,
 			 int64_t now_ns);
 
-/* True if any ACTIVE record (file or filesystem) is on device dev. */
-bool latchtab_dev_active(const struct latchtab *t, uint64_t dev);
+/* True if any ACTIVE record (file or filesystem) is on device dev; view, if
+ * not NULL, is set to one of them. */
+bool latchtab_dev_active(const struct latchtab *t, uint64_t dev, struct latch_view *view);
 
 /* Call fn for each ACTIVE or ACKED record (a stable copy); stops early when
  * fn returns non-zero. */

@@ -9,6 +9,7 @@
 #include "suites.h"
 
 static struct latchtab t;
+static struct latch_record rec;
 static void *mem;
 
 static void setup(void)
@@ -47,8 +48,9 @@ START_TEST(latch_then_lookup)
 	latchtab_lookup(&t, &ev.key, &v);
 	ck_assert(v.found && v.active);
 	ck_assert_uint_eq(v.latch_seq, 5);
-	ck_assert_int_eq(v.copy.error, 28);
-	ck_assert_str_eq(v.copy.op, "fsync");
+	ck_assert(latchtab_view_record(&v, &rec));
+	ck_assert_int_eq(rec.error, 28);
+	ck_assert_str_eq(rec.op, "fsync");
 }
 END_TEST
 
@@ -60,7 +62,8 @@ START_TEST(second_latch_keeps_first_error)
 	ck_assert_int_eq(latchtab_latch(&t, &a, 5), 1);
 	ck_assert_int_eq(latchtab_latch(&t, &b, 6), 0);
 	latchtab_lookup(&t, &a.key, &v);
-	ck_assert_int_eq(v.copy.error, 28);
+	ck_assert(latchtab_view_record(&v, &rec));
+	ck_assert_int_eq(rec.error, 28);
 	ck_assert_uint_eq(v.latch_seq, 5);
 }
 END_TEST
@@ -92,7 +95,8 @@ START_TEST(acknowledge_then_relatch)
 	ck_assert(latchtab_any_live(&t));
 	latchtab_lookup(&t, &a.key, &v);
 	ck_assert(v.found && !v.active);
-	ck_assert_uint_eq(v.copy.ack_seq, 4);
+	ck_assert(latchtab_view_record(&v, &rec));
+	ck_assert_uint_eq(rec.ack_seq, 4);
 	ck_assert_int_eq(latchtab_acknowledge(&t, &a.key, 5, 100), 0);
 	/* a new failure reuses the record with the later sequence number */
 	ck_assert_int_eq(latchtab_latch(&t, &a, 7), 1);
@@ -188,13 +192,16 @@ END_TEST
 START_TEST(dev_active_finds_files_and_filesystems)
 {
 	struct latch_event ev = event(5, 5);
+	struct latch_view v;
 
 	ev.key.dev = 77;
 	latchtab_latch(&t, &ev, 1);
-	ck_assert(latchtab_dev_active(&t, 77));
-	ck_assert(!latchtab_dev_active(&t, 78));
+	ck_assert(latchtab_dev_active(&t, 77, &v));
+	ck_assert(latchtab_view_record(&v, &rec));
+	ck_assert_uint_eq(rec.key.ino, 5);
+	ck_assert(!latchtab_dev_active(&t, 78, NULL));
 	latchtab_acknowledge(&t, &ev.key, 2, 0);
-	ck_assert(!latchtab_dev_active(&t, 77));
+	ck_assert(!latchtab_dev_active(&t, 77, NULL));
 }
 END_TEST
 

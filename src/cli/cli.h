@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The stickysync command: shared pieces of its subcommands.
+ *
+ *   stickysync.c  entry point, help, messages, the state folder
+ *   run.c         `run`: start a command with the library preloaded
+ *   coverage.c    whether a program can be covered by a preload at all
+ *   records.c     reading the latch table, and printing it as text or JSON
+ *   status.c      `status`, `ack`, `prune`
+ *
+ * The command reads and writes the same latch table as the library, through
+ * the same state and latchtab modules; it never parses the file itself.
+ */
+#ifndef STICKYSYNC_CLI_H
+#define STICKYSYNC_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "latchtab.h"
+#include "state.h"
+
+/* Exit statuses of the command itself; `run` otherwise exits with CMD's. */
+#define EXIT_FAILED 1  /* an operation failed (ack of a file with no latch, ...) */
+#define EXIT_USAGE 2   /* bad arguments or settings: nothing was run */
+#define EXIT_LATCHED 74 /* run --fail-on-latch: a file latched (EX_IOERR) */
+#define EXIT_NOEXEC 126
+#define EXIT_NOTFOUND 127
+
+/* "stickysync: ..." on stderr, one line. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error: the message, a pointer to --help; returns EXIT_USAGE. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The help text on stdout; returns 0. */
+int cli_help(void);
+
+/* path made absolute against the current folder (not resolved); false if it
+ * does not fit. */
+bool cli_absolute(const char *path, char *out, size_t size);
+
+/* The state folder the library would use, honouring an explicit --state
+ * (NULL: STICKYSYNC_STATE, else the default).  false, with an error printed,
+ * when there is none (state off, or no usable default). */
+bool cli_state_dir(const char *state_opt, char *dir, size_t size);
+
+/* records.c: a snapshot of the table's live records. */
+struct rec_list {
+	struct latch_record *v;
+	size_t n, cap;
+};
+
+/* Copy the records for which keep(rec, arg) is true (NULL: all live ones);
+ * -1 when out of memory. */
+int records_collect(const struct latchtab *t,
+		    bool (*keep)(const struct latch_record *rec, void *arg), void *arg,
+		    struct rec_list *out);
+void records_free(struct rec_list *l);
+bool record_acked(const struct latch_record *r);
+/* "2024-05-01T12:00:00+02:00", local time. */
+void format_when(int64_t ns, char *buf, size_t size);
+/* What a record is about: its path, or "filesystem DEV (PATH)". */
+void record_subject(const struct latch_record *r, char *buf, size_t size);
+/* The table, one record a line, with a heading; indent prefixes each line. */
+void records_print_table(FILE *f, const struct rec_list *l, const char *indent);
+void records_print_json(FILE *f, const struct rec_list *l, const char *state_dir);
+
+/* coverage.c: warn (one line each) when a preload cannot reach CMD. */
+void coverage_check(const char *cmd);
+/* Find cmd as execvp would; false if not found (errno set). */
+bool coverage_resolve(const char *cmd, char *out, size_t size);
+
+int cmd_run(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_ack(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
+
+#endif

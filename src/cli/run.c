@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * stickysync run: start CMD with the library preloaded.
+ *
+ * Every setting is checked before CMD starts, so a typo fails here, loudly,
+ * instead of in the library, where a bad value falls back to a default and a
+ * bad --inject rule injects nothing.  Without --fail-on-latch the command
+ * replaces itself with CMD (exec), so CMD's exit status and signals are its
+ * own with nothing in between; with it, stickysync waits for CMD to read the
+ * latch table afterwards.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "inject.h"
+
+#define LIB_NAME "libstickysync.so"
+
+#ifndef LIBDIR
+#define LIBDIR "/usr/local/lib"
+#endif
+
+struct run_opts {
+	const char *policy, *log, *state;
+	char *inject; /* the --inject rules joined with ';', malloc'd */
+	bool fail_on_latch;
+	char **cmd;
+};
+
+/* What --fail-on-latch needs while CMD runs. */
+struct latch_watch {
+	struct state st;
+	uint64_t start_seq;
+	char tmp_dir[PATH_MAX]; /* a private state folder to remove, or "" */
+};
+
+/* ---- options ------------------------------------------------------------- */
+
+/* inject_parse names the variable; here the rule came from an option. */
+static int bad_inject(const char *what, const char *rule, const char *err)
+{
+	static const char prefix[] = "STICKYSYNC_INJECT: ";
+
+	if (strncmp(err, prefix, sizeof(prefix) - 1) == 0)
+		err += sizeof(prefix) - 1;
+	cli_error("%s \"%s\": %s", what, rule, err);
+	return EXIT_USAGE;
+}
+
+static int add_inject(struct run_opts *o, const char *rule)
+{
+	static struct inject_rules rules; /* ~5 KiB: keep it off the stack */
+	char err[512];
+	size_t have = o->inject ? strlen(o->inject) : 0, add = strlen(rule);
+	char *joined;
+
+	if (inject_parse(rule, &rules, err, sizeof(err)) != 0)
+		return bad_inject("--inject", rule, err);
+	if (have + add + 1 >= CONFIG_INJECT_MAX) {
+		cli_error("--inject: the rules together are longer than the %d bytes "
+			  "STICKYSYNC_INJECT may hold",
+			  CONFIG_INJECT_MAX - 1);
+		return EXIT_USAGE;
+	}
+	joined = realloc(o->inject, have + add + 2);
+	if (!joined) {
+		cli_error("out of memory");
+		return EXIT_USAGE;
+	}
+	if (have)
+		joined[have++] = ';';
+	memcpy(joined + have, rule, add + 1);
+	o->inject = joined;
+	return 0;
+}
+
+enum { OPT_POLICY = 256, OPT_LOG, OPT_STATE, OPT_INJECT, OPT_FAIL_ON_LATCH };
+
+static const struct option run_options[] = {
+	{"policy", required_argument, NULL, OPT_POLICY},
+	{"log", required_argument, NULL, OPT_LOG},
+	{"state", required_argument, NULL, OPT_STATE},
+	{"inject", required_argument, NULL, OPT_INJECT},
+	{"fail-on-latch", no_argument, NULL, OPT_FAIL_ON_LATCH},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* 0, -1 after --help, or EXIT_USAGE. */
+static int parse_run_args(int argc, char **argv, struct run_opts *o)
+{
+	int c, ret;
+
+	opterr = 0; /* our messages, one line, with a pointer to --help */
+	/* '+': stop at CMD, whose options are its own. */
+	while ((c = getopt_long(argc, argv, "+:h", run_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_POLICY: o->policy = optarg; break;
+		case OPT_LOG: o->log = optarg; break;
+		case OPT_STATE: o->state = optarg; break;
+		case OPT_FAIL_ON_LATCH: o->fail_on_latch = true; break;
+		case OPT_INJECT:
+			if ((ret = add_inject(o, optarg)) != 0)
+				return ret;
+			break;
+		case 'h': cli_help(); return -1;
+		case ':': return cli_usage("run: %s needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				return cli_usage("run: unknown option -%c", optopt);
+			return cli_usage("run: unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage("run: missing CMD");
+	o->cmd = argv + optind;
+	return 0;
+}
+
+static bool valid_policy(const char *p)
+{
+	for (int i = POLICY_STICKY; i <= POLICY_OBSERVE; i++)
+		if (strcmp(p, policy_name((enum policy)i)) == 0)
+			return true;
+	return false;
+}
+
+/* value made absolute into buf unless it is one of the keywords; the
+ * library needs absolute paths, and CMD may change folder. */
+static const char *path_or_keyword(const char *value, const char *const *keywords, char *buf,
+				   size_t size)
+{
+	for (; *keywords; keywords++)
+		if (strcmp(value, *keywords) == 0)
+			return value;
+	return *value && cli_absolute(value, buf, size) ? buf : NULL;
+}
+
+/* The options, as the library's variables; they override inherited ones. */
+static int export_options(const struct run_opts *o)
+{
+	static const char *const log_words[] = {"stderr", "syslog", "off", NULL};
+	static const char *const state_words[] = {"off", NULL};
+	char log[PATH_MAX], state[PATH_MAX];
+	const char *v;
+
+	if (o->policy && !valid_policy(o->policy))
+		return cli_usage("run: --policy expects sticky, failstop, abort or observe, not \"%s\"",
+				 o->policy);
+	if (o->log && !(v = path_or_keyword(o->log, log_words, log, sizeof(log))))
+		return cli_usage("run: --log expects stderr, syslog, off or a file, not \"%s\"", o->log);
+	if (o->log)
+		setenv("STICKYSYNC_LOG", v, 1);
+	if (o->state && !(v = path_or_keyword(o->state, state_words, state, sizeof(state))))
+		return cli_usage("run: --state expects a folder or off, not \"%s\"", o->state);
+	if (o->state)
+		setenv("STICKYSYNC_STATE", v, 1);
+	if (o->policy)
+		setenv("STICKYSYNC_POLICY", o->policy, 1);
+	if (o->inject)
+		setenv("STICKYSYNC_INJECT", o->inject, 1);
+	return 0;
+}
+
+static const char *env_lookup(const char *name)
+{
+	return getenv(name);
+}
+
+/* What the library will make of the environment, checked as it would be,
+ * including variables inherited rather than set by options. */
+static int check_settings(struct options *opt)
+{
+	static struct inject_rules rules;
+	char err[512];
+
+	config_load(opt, env_lookup, geteuid() == 0);
+	for (int i = 0; i < opt->nmsg; i++) {
+		const char *tail = strrchr(opt->msg[i], ';'); /* "...; what the library does" */
+
+		cli_error("%.*s", tail ? (int)(tail - opt->msg[i]) : (int)strlen(opt->msg[i]),
+			  opt->msg[i]);
+	}
+	if (opt->nmsg)
+		return EXIT_USAGE;
+	if (inject_parse(opt->inject, &rules, err, sizeof(err)) != 0) {
+		cli_error("%s", err);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* ---- the library and LD_PRELOAD ------------------------------------------ */
+
+/* Next to this executable (the build tree), else the installed libdir. */
+static bool find_library(char *out, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash && (size_t)snprintf(out, size, "%.*s/" LIB_NAME, (int)(slash - self), self) < size &&
+		    access(out, R_OK) == 0)
+			return true;
+	}
+	return (size_t)snprintf(out, size, "%s/" LIB_NAME, LIBDIR) < size && access(out, R_OK) == 0;
+}
+
+/* Sanitizer runtimes must stay first in LD_PRELOAD, or they refuse to run. */
+static bool is_sanitizer_runtime(const char *entry, size_t len)
+{
+	static const char *const names[] = {"libasan", "libubsan", "libtsan", "liblsan",
+					    "libhwasan", "libmsan", NULL};
+	const char *base = entry;
+
+	for (size_t i = 0; i < len; i++)
+		if (entry[i] == '/')
+			base = entry + i + 1;
+	for (const char *const *n = names; *n; n++)
+		if (strncmp(base, *n, strlen(*n)) == 0)
+			return true;
+	return false;
+}
+
+static bool is_stickysync(const char *entry, size_t len)
+{
+	size_t n = strlen(LIB_NAME);
+
+	return len >= n && memcmp(entry + len - n, LIB_NAME, n) == 0 &&
+	       (len == n || entry[len - n - 1] == '/');
+}
+
+/*
+ * Append the entries of old (separated by spaces or colons, as the loader
+ * reads them) for which pick() is true.  A second copy of the library is
+ * dropped: only the first would interpose, with two latch tables.
+ */
+static void append_entries(char *out, const char *old, bool sanitizers)
+{
+	while (*old) {
+		size_t len = strcspn(old, " :");
+
+		if (len && !is_stickysync(old, len) && is_sanitizer_runtime(old, len) == sanitizers) {
+			if (*out)
+				strcat(out, ":");
+			strncat(out, old, len);
+		}
+		old += len + strspn(old + len, " :");
+	}
+}
+
+static int set_preload(const char *lib)
+{
+	const char *old = getenv("LD_PRELOAD");
+	size_t size = strlen(lib) + (old ? strlen(old) : 0) + 2;
+	char *value;
+
+	if (strpbrk(lib, " :")) {
+		cli_error("the library path %s contains a space or colon, which LD_PRELOAD cannot "
+			  "express",
+			  lib);
+		return EXIT_USAGE;
+	}
+	value = calloc(1, size);
+	if (!value) {
+		cli_error("out of memory");
+		return EXIT_USAGE;
+	}
+	append_entries(value, old ? old : "", true);
+	strcat(value, *value ? ":" : "");
+	strcat(value, lib);
+	append_entries(value, old ? old : "", false);
+	setenv("LD_PRELOAD", value, 1);
+	free(value);
+	return 0;
+}
+
+/* ---- running CMD --------------------------------------------------------- */
+
+static __attribute__((noreturn)) void exec_command(char **cmd)
+{
+	execvp(cmd[0], cmd);
+	if (errno == ENOENT) {
+		cli_error("%s: command not found", cmd[0]);
+		_exit(EXIT_NOTFOUND);
+	}
+	cli_error("%s: cannot run: %s", cmd[0], strerror(errno));
+	_exit(EXIT_NOEXEC);
+}
+
+static volatile pid_t child_pid;
+
+/*
+ * Pass signals on to CMD, so `kill` of stickysync reaches it.  A SIGINT or
+ * SIGQUIT from the terminal (si_code > 0: sent by the kernel) already went to
+ * the whole foreground process group, CMD included: not sent twice.
+ */
+static void forward_signal(int sig, siginfo_t *info, void *ctx)
+{
+	int saved = errno;
+
+	(void)ctx;
+	if (child_pid > 0 && !((sig == SIGINT || sig == SIGQUIT) && info->si_code > 0))
+		kill(child_pid, sig);
+	errno = saved;
+}
+
+static void forward_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = forward_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+
+		/* An ignored signal stays ignored, and CMD inherits that (exec
+		 * would reset a handler to the default instead). */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+/* CMD's exit status, shell style; fills how for messages. */
+static int wait_command(pid_t pid, char *how, size_t size)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			snprintf(how, size, "could not be waited for: %s", strerror(errno));
+			return EXIT_FAILED;
+		}
+	if (WIFSIGNALED(status)) {
+		snprintf(how, size, "was killed by signal %d (SIG%s)", WTERMSIG(status),
+			 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+		return 128 + WTERMSIG(status);
+	}
+	snprintf(how, size, "exited with status %d", WEXITSTATUS(status));
+	return WEXITSTATUS(status);
+}
+
+static int spawn_and_wait(char **cmd, char *how, size_t size)
+{
+	pid_t pid;
+
+	how[0] = '\0';
+	forward_signals();
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		cli_error("cannot start %s: %s", cmd[0], strerror(errno));
+		return EXIT_NOEXEC;
+	}
+	if (pid == 0)
+		exec_command(cmd);
+	child_pid = pid;
+	return wait_command(pid, how, size);
+}
+
+/* ---- --fail-on-latch ----------------------------------------------------- */
+
+static void remove_private_state(const char *dir)
+{
+	char path[PATH_MAX + 16];
+
+	/* The library creates only the table there (and, if killed while
+	 * creating it, a .latches.PID.tmp, which this misses: rmdir then fails
+	 * and the folder is reported). */
+	snprintf(path, sizeof(path), "%s/" STATE_FILE, dir);
+	unlink(path);
+	if (rmdir(dir) != 0)
+		cli_warn("private state folder %s not removed: %s", dir, strerror(errno));
+}
+
+/* With the state off there is no table to read afterwards: a private one,
+ * for this run only. */
+static int private_state(struct latch_watch *w, const struct options *opt)
+{
+	int n = snprintf(w->tmp_dir, sizeof(w->tmp_dir), "%s/stickysync-run.XXXXXX", opt->tmpdir);
+
+	if (n < 0 || (size_t)n >= sizeof(w->tmp_dir) || !mkdtemp(w->tmp_dir)) {
+		cli_error("--fail-on-latch: cannot make a private state folder in %s: %s", opt->tmpdir,
+			  strerror(errno));
+		w->tmp_dir[0] = '\0';
+		return EXIT_USAGE;
+	}
+	setenv("STICKYSYNC_STATE", w->tmp_dir, 1);
+	return 0;
+}
+
+static int count_active(const struct latch_record *rec, void *arg)
+{
+	*(int *)arg += !record_acked(rec);
+	return 0;
+}
+
+static void note_old_latches(const struct latchtab *t)
+{
+	int n = 0;
+
+	latchtab_each(t, count_active, &n);
+	if (n)
+		cli_warn("%d file%s already latched before this run (stickysync status); another "
+			 "failure of %s is not counted by --fail-on-latch",
+			 n, n == 1 ? " was" : "s were", n == 1 ? "it" : "them");
+}
+
+/*
+ * Open the table the library will use and remember its sequence number: a
+ * record latched during the run carries a larger one.  The sequence number,
+ * unlike a time stamp, does not move with the clock.
+ */
+static int watch_start(struct latch_watch *w, const struct options *opt)
+{
+	const char *dir = opt->state_dir;
+	char msg[STATE_MSG_MAX];
+	int ret;
+
+	memset(w, 0, sizeof(*w));
+	if (opt->state_mode == STATE_OFF) {
+		if ((ret = private_state(w, opt)) != 0)
+			return ret;
+		dir = w->tmp_dir;
+	}
+	if (state_open(&w->st, dir, true, opt->state_capacity, msg, sizeof(msg)) != 0) {
+		cli_error("%s", msg);
+		if (w->tmp_dir[0])
+			remove_private_state(w->tmp_dir);
+		return EXIT_USAGE;
+	}
+	w->start_seq = latchtab_seq(&w->st.tab);
+	note_old_latches(&w->st.tab);
+	return 0;
+}
+
+static bool latched_since(const struct latch_record *rec, void *arg)
+{
+	return rec->latch_seq > *(const uint64_t *)arg;
+}
+
+/* The exit status: EXIT_LATCHED, after the table, if anything latched. */
+static int watch_finish(struct latch_watch *w, const char *cmd, int status, const char *how)
+{
+	struct rec_list l;
+
+	if (records_collect(&w->st.tab, latched_since, &w->start_seq, &l) != 0) {
+		cli_error("out of memory reading the latch table");
+		status = EXIT_LATCHED; /* the safe answer: we cannot tell */
+	} else if (l.n > 0) {
+		cli_error("%zu file%s latched while %s ran (it %s); exit status %d:", l.n,
+			  l.n == 1 ? "" : "s", cmd, how, EXIT_LATCHED);
+		records_print_table(stderr, &l, "  ");
+		status = EXIT_LATCHED;
+	}
+	records_free(&l);
+	state_close(&w->st);
+	if (w->tmp_dir[0])
+		remove_private_state(w->tmp_dir);
+	return status;
+}
+
+/* ---- the command --------------------------------------------------------- */
+
+/* Everything that must hold before CMD starts. */
+static int prepare(struct run_opts *o, struct options *opt)
+{
+	char lib[PATH_MAX], path[PATH_MAX], msg[STATE_MSG_MAX];
+	struct state st;
+	int ret;
+
+	if ((ret = export_options(o)) != 0 || (ret = check_settings(opt)) != 0)
+		return ret;
+	if (!find_library(lib, sizeof(lib))) {
+		cli_error("cannot find " LIB_NAME " next to this program or in " LIBDIR);
+		return EXIT_USAGE;
+	}
+	if ((ret = set_preload(lib)) != 0)
+		return ret;
+	/* A refused state folder would leave every latch inside its process:
+	 * say so now rather than through a library message later. */
+	if (opt->state_mode == STATE_DIR && !o->fail_on_latch) {
+		if (state_open(&st, opt->state_dir, true, opt->state_capacity, msg, sizeof(msg)) != 0) {
+			cli_error("%s", msg);
+			return EXIT_USAGE;
+		}
+		state_close(&st);
+	}
+	if (coverage_resolve(o->cmd[0], path, sizeof(path)))
+		coverage_check(path);
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static struct options opt; /* large: paths and the inject spec */
+	struct run_opts o = {0};
+	struct latch_watch w;
+	char how[128];
+	int ret = parse_run_args(argc, argv, &o);
+
+	if (ret == 0)
+		ret = prepare(&o, &opt);
+	free(o.inject); /* exported to the environment by now */
+	if (ret != 0)
+		return ret < 0 ? 0 : ret;
+	if (!o.fail_on_latch)
+		exec_command(o.cmd);
+	if ((ret = watch_start(&w, &opt)) != 0)
+		return ret;
+	ret = spawn_and_wait(o.cmd, how, sizeof(how));
+	return watch_finish(&w, o.cmd[0], ret, how);
+}

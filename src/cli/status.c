@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* stickysync status, ack and prune: the operator's side of the latch table. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+
+enum { OPT_STATE = 256, OPT_JSON, OPT_ALL, OPT_ACTIVE };
+/* Which options a command takes (--state and --help: all of them). */
+enum { TAKES_JSON = 1, TAKES_ALL = 2, TAKES_ACTIVE = 4 };
+
+struct admin_opts {
+	const char *state;
+	bool json, all, active;
+	char **paths;
+	int npaths;
+};
+
+/* Options shared by the three commands; 0, -1 after --help, or EXIT_USAGE. */
+static int parse_admin_args(const char *cmd, int argc, char **argv, unsigned takes,
+			    struct admin_opts *o)
+{
+	static const struct option options[] = {
+		{"state", required_argument, NULL, OPT_STATE},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"all", no_argument, NULL, OPT_ALL},
+		{"active", no_argument, NULL, OPT_ACTIVE},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		bool taken = (c == OPT_JSON && (takes & TAKES_JSON)) ||
+			     (c == OPT_ALL && (takes & TAKES_ALL)) ||
+			     (c == OPT_ACTIVE && (takes & TAKES_ACTIVE)) || c == OPT_STATE || c == 'h';
+
+		if (c == ':')
+			return cli_usage("%s: %s needs a value", cmd, argv[optind - 1]);
+		if (!taken)
+			return optopt ? cli_usage("%s: unknown option -%c", cmd, optopt)
+				      : cli_usage("%s: unknown option %s", cmd, argv[optind - 1]);
+		if (c == 'h')
+			return cli_help(), -1;
+		if (c == OPT_STATE)
+			o->state = optarg;
+		o->json |= c == OPT_JSON;
+		o->all |= c == OPT_ALL;
+		o->active |= c == OPT_ACTIVE;
+	}
+	o->paths = argv + optind;
+	o->npaths = argc - optind;
+	return 0;
+}
+
+/*
+ * Open the table of the state folder, never creating it: looking must not
+ * leave a folder behind.  *st is left unmapped (hdr NULL) when there is no
+ * table yet; false, with an error printed, when there is one we cannot use.
+ */
+static bool open_table(const char *state_opt, char *dir, size_t size, struct state *st)
+{
+	char msg[STATE_MSG_MAX], file[PATH_MAX + 16];
+	struct stat sb;
+
+	memset(st, 0, sizeof(*st));
+	if (!cli_state_dir(state_opt, dir, size))
+		return false;
+	snprintf(file, sizeof(file), "%s/" STATE_FILE, dir);
+	if (lstat(file, &sb) != 0 && errno == ENOENT)
+		return true;
+	if (state_open(st, dir, false, 0, msg, sizeof(msg)) != 0) {
+		cli_error("%s", msg);
+		return false;
+	}
+	return true;
+}
+
+static int collect(const struct state *st, bool (*keep)(const struct latch_record *, void *),
+		   void *arg, struct rec_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	if (!st->tab.hdr)
+		return 0;
+	if (records_collect(&st->tab, keep, arg, l) != 0) {
+		cli_error("out of memory reading the latch table");
+		return -1;
+	}
+	return 0;
+}
+
+static bool is_active(const struct latch_record *rec, void *arg)
+{
+	(void)arg;
+	return !record_acked(rec);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- status -------------------------------------------------------------- */
+
+static void print_status(const struct admin_opts *o, const struct rec_list *l, const char *dir)
+{
+	if (o->json)
+		records_print_json(stdout, l, dir);
+	else if (l->n)
+		records_print_table(stdout, l, "");
+	else
+		printf("no %s (state folder %s)\n", o->all ? "latches recorded" : "latched files", dir);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct admin_opts o = {0};
+	char dir[PATH_MAX];
+	struct state st;
+	struct rec_list l;
+	int ret = parse_admin_args("status", argc, argv, TAKES_JSON | TAKES_ALL, &o);
+
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (o.npaths)
+		return cli_usage("status: unexpected argument %s", o.paths[0]);
+	if (!open_table(o.state, dir, sizeof(dir), &st))
+		return EXIT_FAILED;
+	ret = collect(&st, o.all ? NULL : is_active, NULL, &l) == 0 ? 0 : EXIT_FAILED;
+	if (ret == 0)
+		print_status(&o, &l, dir);
+	records_free(&l);
+	state_close(&st);
+	return ret;
+}
+
+/* ---- ack ----------------------------------------------------------------- */
+
+/* What an ack PATH looks for: the file's identity, else its recorded path. */
+struct ack_target {
+	bool have_key;
+	struct file_key key, fs;
+	char abs[PATH_MAX];
+};
+
+static bool by_key(const struct latch_record *rec, void *arg)
+{
+	const struct ack_target *t = arg;
+
+	/* The filesystem's latch too, as acknowledging through an fd does: a
+	 * failed syncfs refuses syncs of every file on it. */
+	return t->have_key && (key_equal(&rec->key, &t->key) || key_equal(&rec->key, &t->fs));
+}
+
+/* The file is gone or was replaced: its latch is found by the path it had. */
+static bool by_path(const struct latch_record *rec, void *arg)
+{
+	const struct ack_target *t = arg;
+
+	return rec->key.kind == KEY_FILE && strcmp(rec->path, t->abs) == 0;
+}
+
+static void report_ack(const struct latch_record *r)
+{
+	char when[48], subject[REC_PATH_MAX + 64];
+	const char *name = strerrorname_np(r->error);
+
+	format_when(r->when_ns, when, sizeof(when));
+	record_subject(r, subject, sizeof(subject));
+	printf("acknowledged %s: %s in %s by %s[%d] at %s\n", subject, name ? name : "?", r->op,
+	       r->prog[0] ? r->prog : "?", r->pid, when);
+}
+
+/* Acknowledge the unacknowledged records of l; how many were. */
+static int acknowledge_list(struct latchtab *t, const struct rec_list *l)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (record_acked(&l->v[i]))
+			continue;
+		/* 0 when an earlier record of the same key already took it. */
+		if (latchtab_acknowledge(t, &l->v[i].key, latchtab_next_seq(t), now_ns()) > 0) {
+			report_ack(&l->v[i]);
+			n++;
+		}
+	}
+	return n;
+}
+
+static bool any_active(const struct rec_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!record_acked(&l->v[i]))
+			return true;
+	return false;
+}
+
+/* The records PATH names: by identity, else (file gone or replaced) by the
+ * recorded path.  -1 with an error printed. */
+static int find_path_records(const struct state *st, const char *path, struct rec_list *l)
+{
+	struct ack_target t = {0};
+
+	if (!cli_absolute(path, t.abs, sizeof(t.abs))) {
+		cli_error("%s: path too long", path);
+		return -1;
+	}
+	if (key_from_path(path, &t.key) == 0) {
+		t.have_key = true;
+		key_fs_of(&t.key, &t.fs);
+	} else if (errno != ENOENT) {
+		cli_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (collect(st, by_key, &t, l) != 0)
+		return -1;
+	if (any_active(l))
+		return 0;
+	records_free(l);
+	return collect(st, by_path, &t, l);
+}
+
+/* 0 when PATH's latch was (or already had been) acknowledged; *acked
+ * counts the records acknowledged. */
+static int ack_path(struct state *st, const char *path, const char *dir, int *acked)
+{
+	struct rec_list l;
+	int ret = 0;
+
+	if (find_path_records(st, path, &l) != 0)
+		return EXIT_FAILED;
+	if (any_active(&l))
+		*acked += acknowledge_list(&st->tab, &l);
+	else if (l.n)
+		printf("%s: already acknowledged\n", path);
+	else {
+		cli_error("%s: no latch recorded in %s", path, dir);
+		ret = EXIT_FAILED;
+	}
+	records_free(&l);
+	return ret;
+}
+
+static int ack_all(struct state *st, const char *dir, int *acked)
+{
+	struct rec_list l;
+
+	if (collect(st, is_active, NULL, &l) != 0)
+		return EXIT_FAILED;
+	*acked = acknowledge_list(&st->tab, &l);
+	if (*acked == 0)
+		printf("nothing to acknowledge (state folder %s)\n", dir);
+	records_free(&l);
+	return 0;
+}
+
+int cmd_ack(int argc, char **argv)
+{
+	struct admin_opts o = {0};
+	char dir[PATH_MAX];
+	struct state st;
+	int acked = 0, ret = parse_admin_args("ack", argc, argv, TAKES_ALL, &o);
+
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (o.all == (o.npaths > 0))
+		return cli_usage("ack: expected PATH... or --all");
+	if (!open_table(o.state, dir, sizeof(dir), &st))
+		return EXIT_FAILED;
+	if (o.all)
+		ret = ack_all(&st, dir, &acked);
+	for (int i = 0; i < o.npaths; i++)
+		if (ack_path(&st, o.paths[i], dir, &acked) != 0)
+			ret = EXIT_FAILED;
+	/* What the operator most needs to know: a program that keeps its fds
+	 * open (qemu) keeps failing its syncs of the file. */
+	if (acked)
+		printf("note: fds opened before a loss stay latched; a program must reopen the file "
+		       "to sync it again\n");
+	state_close(&st);
+	return ret;
+}
+
+/* ---- prune --------------------------------------------------------------- */
+
+static bool same_record(const struct latch_record *a, const struct latch_record *b)
+{
+	return key_equal(&a->key, &b->key) && a->latch_seq == b->latch_seq;
+}
+
+/* Name the records of before that are not in after. */
+static void report_pruned(const struct rec_list *before, const struct rec_list *after)
+{
+	char subject[REC_PATH_MAX + 64];
+
+	for (size_t i = 0; i < before->n; i++) {
+		size_t j = 0;
+
+		while (j < after->n && !same_record(&before->v[i], &after->v[j]))
+			j++;
+		if (j < after->n)
+			continue;
+		record_subject(&before->v[i], subject, sizeof(subject));
+		printf("pruned %s (%s)\n", subject, record_acked(&before->v[i]) ? "acknowledged" : "unacknowledged");
+	}
+}
+
+int cmd_prune(int argc, char **argv)
+{
+	struct admin_opts o = {0};
+	char dir[PATH_MAX];
+	struct state st;
+	struct rec_list before, after;
+	int ret = parse_admin_args("prune", argc, argv, TAKES_ACTIVE, &o);
+
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (o.npaths)
+		return cli_usage("prune: unexpected argument %s", o.paths[0]);
+	if (!open_table(o.state, dir, sizeof(dir), &st))
+		return EXIT_FAILED;
+	if (!st.tab.hdr) {
+		printf("nothing to prune (state folder %s)\n", dir);
+		return 0;
+	}
+	if (collect(&st, NULL, NULL, &before) != 0)
+		return state_close(&st), EXIT_FAILED;
+	state_prune_gone(&st.tab, o.active);
+	ret = collect(&st, NULL, NULL, &after) == 0 ? 0 : EXIT_FAILED;
+	if (ret == 0)
+		report_pruned(&before, &after);
+	if (ret == 0 && before.n == after.n)
+		printf("nothing to prune (state folder %s)\n", dir);
+	records_free(&before);
+	records_free(&after);
+	state_close(&st);
+	return ret;
+}
