@@ -23,7 +23,7 @@ static void entry_clear(struct fd_entry *e)
 	__atomic_store_n(&e->open_seq, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->latch_error, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->flags, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->written, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->wstate, 0, __ATOMIC_RELAXED);
 }
 
 void fd_opened(int fd, uint64_t seq, int oflags)
@@ -35,7 +35,7 @@ void fd_opened(int fd, uint64_t seq, int oflags)
 	entry_clear(e);
 	__atomic_store_n(&e->open_seq, seq, __ATOMIC_RELAXED);
 	if (oflags & O_DSYNC) /* O_SYNC includes O_DSYNC */
-		__atomic_store_n(&e->flags, FD_DSYNC, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->wstate, W_DSYNC, __ATOMIC_RELAXED);
 	raise_high(fd);
 }
 
@@ -54,12 +54,12 @@ void fd_duplicated(int oldfd, int newfd)
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&dst->open_seq, __atomic_load_n(&src->open_seq, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
-	__atomic_store_n(&dst->written, __atomic_load_n(&src->written, __ATOMIC_RELAXED),
+	__atomic_store_n(&dst->wstate, __atomic_load_n(&src->wstate, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
 	/* Per-fd reporting and injection state is per fd number, not shared. */
 	__atomic_store_n(&dst->flags,
 			 __atomic_load_n(&src->flags, __ATOMIC_RELAXED) &
-				 (FD_HAVE_KEY | FD_INJECT_CHECKED | FD_INJECT | FD_DSYNC),
+				 (FD_HAVE_KEY | FD_INJECT_CHECKED | FD_INJECT),
 			 __ATOMIC_RELAXED);
 	raise_high(newfd);
 }

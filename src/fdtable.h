@@ -10,9 +10,16 @@
  * Locking protocol: none.  An entry is written by the thread that just
  * created or closed that fd (open, dup, close wrappers), which the kernel
  * makes unique for a given fd number while it is open; other threads only
- * read it, through relaxed atomics.  Entries go stale when libc opens or
- * closes an fd internally; the cached identity (set at the first sync that
- * needed it) catches an fd number reused for another file.
+ * read it, through relaxed atomics.
+ *
+ * The file's identity is cached at the first sync that needs it, so later
+ * syncs need no system call to know their file.  That trusts the table to
+ * see every close of a tracked fd: close, close_range, closefrom, dup2/dup3
+ * over it, fclose, freopen and closedir are all wrapped.  A tracked fd closed
+ * by a raw system call and its number reused for another file would be
+ * judged as the old file until closed again; whenever a sync does read the
+ * identity from the kernel (a failure, an untracked fd), fd_validate resets
+ * an entry that turns out to describe another file.
  */
 #ifndef STICKYSYNC_FDTABLE_H
 #define STICKYSYNC_FDTABLE_H
@@ -30,7 +37,11 @@ enum fd_flag {
 	FD_REPORTED = 1u << 2,  /* a refused sync on this fd was reported */
 	FD_INJECT_CHECKED = 1u << 3, /* injector rules were matched against the path */
 	FD_INJECT = 1u << 4,    /* some injector rule names this file */
-	FD_DSYNC = 1u << 5,     /* opened O_SYNC or O_DSYNC: each write is a sync */
+};
+
+enum fd_wstate {
+	W_WRITTEN = 1, /* written since its last successful sync: may lose data at close */
+	W_DSYNC = 2,   /* opened O_SYNC or O_DSYNC: each write is a sync */
 };
 
 struct fd_entry {
@@ -39,10 +50,10 @@ struct fd_entry {
 	uint64_t open_seq;
 	uint32_t flags;
 	int32_t latch_error; /* non-zero: this open file description saw a loss */
-	/* Written since its last successful sync: only such an fd can lose
-	 * data at close.  A byte of its own, so the hot path sets and clears
-	 * it with plain stores instead of locked read-modify-writes. */
-	uint8_t written;
+	/* W_* bits: what the write path must know, in a byte of its own so the
+	 * hot path tests it with one compare and updates it with plain stores
+	 * instead of locked read-modify-writes. */
+	uint8_t wstate;
 	struct file_key key;
 };
 
@@ -62,16 +73,13 @@ void fd_duplicated(int oldfd, int newfd);
 void fd_closed(int fd);
 void fd_closed_range(unsigned first, unsigned last);
 
-static inline void fd_mark_written(int fd)
-{
-	if ((unsigned)fd < FDTAB_SIZE && !__atomic_load_n(&fdtab[fd].written, __ATOMIC_RELAXED))
-		__atomic_store_n(&fdtab[fd].written, 1, __ATOMIC_RELAXED);
-}
-
 static inline void fd_mark_synced(int fd)
 {
-	if ((unsigned)fd < FDTAB_SIZE && __atomic_load_n(&fdtab[fd].written, __ATOMIC_RELAXED))
-		__atomic_store_n(&fdtab[fd].written, 0, __ATOMIC_RELAXED);
+	uint8_t st;
+
+	if ((unsigned)fd < FDTAB_SIZE &&
+	    ((st = __atomic_load_n(&fdtab[fd].wstate, __ATOMIC_RELAXED)) & W_WRITTEN))
+		__atomic_store_n(&fdtab[fd].wstate, st & ~W_WRITTEN, __ATOMIC_RELAXED);
 }
 
 /* Hot path: did this fd already see a loss? */

@@ -441,6 +441,21 @@ static int refuse(int fd, enum op op, const struct verdict *v, int ok, int saved
 
 /* ---- entry points -------------------------------------------------------- */
 
+/* fd's identity: cached in its entry, else read from the kernel (and cached). */
+static int fd_key(int fd, struct file_key *key)
+{
+	struct fd_entry *e = fd_entry(fd);
+
+	if (e && (__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & FD_HAVE_KEY)) {
+		*key = e->key;
+		return 0;
+	}
+	if (key_from_fd(fd, key) != 0)
+		return -1;
+	fd_validate(fd, key);
+	return 0;
+}
+
 int latch_sync_result(int fd, enum op op, int ret)
 {
 	int saved = errno;
@@ -456,13 +471,16 @@ int latch_sync_result(int fd, enum op op, int ret)
 	if (ret < 0 && not_applicable(saved))
 		return ret;
 	latch_init();
-	if (key_from_fd(fd, &key) != 0) {
+	if (ret < 0) {
+		/* a failure is rare: ask the kernel, do not trust a cache */
+		if (key_from_fd(fd, &key) == 0) {
+			fd_validate(fd, &key);
+			record_failure(fd, &key, op, saved, NULL);
+		}
 		errno = saved;
 		return ret;
 	}
-	fd_validate(fd, &key);
-	if (ret < 0) {
-		record_failure(fd, &key, op, saved, NULL);
+	if (fd_key(fd, &key) != 0) {
 		errno = saved;
 		return ret;
 	}
@@ -524,7 +542,8 @@ ssize_t latch_write_failed(int fd, enum op op, ssize_t ret)
 	return ret;
 }
 
-ssize_t latch_dsync_write_done(int fd, enum op op, ssize_t ret)
+/* A successful write to an O_SYNC/O_DSYNC fd is a sync of a latched file. */
+static ssize_t dsync_write_done(int fd, enum op op, ssize_t ret)
 {
 	int saved = errno;
 	struct file_key key;
@@ -533,17 +552,25 @@ ssize_t latch_dsync_write_done(int fd, enum op op, ssize_t ret)
 	if (!fd_latched(fd) && !latch_anything())
 		return ret;
 	latch_init();
-	if (key_from_fd(fd, &key) != 0) {
+	if (fd_key(fd, &key) != 0) {
 		errno = saved;
 		return ret;
 	}
-	fd_validate(fd, &key);
 	judge(fd, &key, &v);
 	if (!v.latched) {
 		errno = saved;
 		return ret;
 	}
 	return refuse(fd, op, &v, (int)ret, saved) < 0 ? -1 : ret;
+}
+
+ssize_t latch_write_noted(int fd, enum op op, ssize_t ret)
+{
+	uint8_t st = __atomic_load_n(&fdtab[fd].wstate, __ATOMIC_RELAXED);
+
+	if (!(st & W_WRITTEN))
+		__atomic_store_n(&fdtab[fd].wstate, st | W_WRITTEN, __ATOMIC_RELAXED);
+	return (st & W_DSYNC) ? dsync_write_done(fd, op, ret) : ret;
 }
 
 bool latch_io_refused(int fd, enum op op)
@@ -556,11 +583,10 @@ bool latch_io_refused(int fd, enum op op)
 		return false;
 	if (!fd_latched(fd) && !latch_anything())
 		return false;
-	if (key_from_fd(fd, &key) != 0) {
+	if (fd_key(fd, &key) != 0) {
 		errno = saved;
 		return false;
 	}
-	fd_validate(fd, &key);
 	judge(fd, &key, &v);
 	if (!v.latched) {
 		errno = saved;
@@ -580,7 +606,8 @@ void latch_close_prepare(int fd, bool writing, struct close_ctx *c)
 	c->inject_error = __builtin_expect(io_gate, 0) ? gate_close(fd) : 0;
 	/* Only an fd with unsynced writes can lose data at close; only then is
 	 * its identity worth a system call. */
-	if (!writing && !(e && __atomic_load_n(&e->written, __ATOMIC_RELAXED)) && !c->inject_error)
+	if (!writing && !(e && (__atomic_load_n(&e->wstate, __ATOMIC_RELAXED) & W_WRITTEN)) &&
+	    !c->inject_error)
 		return;
 	saved = errno;
 	c->have_key = key_from_fd(fd, &c->key) == 0;

@@ -72,17 +72,18 @@ int latch_msync_result(void *addr, size_t len, int flags, int ret);
 
 /* Write-family bookkeeping after the real call. */
 ssize_t latch_write_failed(int fd, enum op op, ssize_t ret);
-ssize_t latch_dsync_write_done(int fd, enum op op, ssize_t ret);
+/* A write succeeded on an fd not yet marked written, or opened O_DSYNC. */
+ssize_t latch_write_noted(int fd, enum op op, ssize_t ret);
 
+/* The hot path: after the first write following a sync, one compare. */
 static inline ssize_t latch_write_result(int fd, enum op op, ssize_t ret)
 {
 	if (__builtin_expect(ret < 0, 0))
 		return latch_write_failed(fd, op, ret);
-	if ((unsigned)fd >= FDTAB_SIZE)
-		return ret;
-	fd_mark_written(fd);
-	if (__builtin_expect(__atomic_load_n(&fdtab[fd].flags, __ATOMIC_RELAXED) & FD_DSYNC, 0))
-		return latch_dsync_write_done(fd, op, ret);
+	if (__builtin_expect((unsigned)fd < FDTAB_SIZE &&
+				     __atomic_load_n(&fdtab[fd].wstate, __ATOMIC_RELAXED) != W_WRITTEN,
+			     0))
+		return latch_write_noted(fd, op, ret);
 	return ret;
 }
 

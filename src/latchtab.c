@@ -102,6 +102,17 @@ static void fill_body(struct latch_record *r, const struct latch_event *ev, uint
 	copy_string(r->path, sizeof(r->path), ev->path);
 }
 
+/* Set before the record is published, so no reader can see the record
+ * without its bits. */
+static void bloom_add(struct latchtab *t, uint64_t hash)
+{
+	uint32_t a = (uint32_t)hash & (LATCHTAB_BLOOM_BITS - 1);
+	uint32_t b = (uint32_t)(hash >> 40) & (LATCHTAB_BLOOM_BITS - 1);
+
+	__atomic_or_fetch(&t->hdr->bloom[a / 64], 1ULL << (a % 64), __ATOMIC_ACQ_REL);
+	__atomic_or_fetch(&t->hdr->bloom[b / 64], 1ULL << (b % 64), __ATOMIC_ACQ_REL);
+}
+
 static inline bool live(unsigned state)
 {
 	return state == SLOT_ACTIVE || state == SLOT_ACKED;
@@ -133,8 +144,10 @@ static int relatch(struct latchtab *t, struct latch_record *r, uint64_t w,
 
 int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t seq)
 {
-	uint32_t start = (uint32_t)key_hash(&ev->key) & t->mask;
+	uint64_t hash = key_hash(&ev->key);
+	uint32_t start = (uint32_t)hash & t->mask;
 
+	bloom_add(t, hash);
 	for (int attempt = 0; attempt < 4; attempt++) {
 		struct latch_record *free_slot = NULL;
 		uint64_t free_word = 0;
@@ -200,12 +213,15 @@ static bool snapshot(const struct latch_record *r, struct latch_record *out)
 void latchtab_lookup(const struct latchtab *t, const struct file_key *key,
 		     struct latch_view *view)
 {
-	uint32_t start = (uint32_t)key_hash(key) & t->mask;
+	uint64_t hash = key_hash(key);
+	uint32_t start = (uint32_t)hash & t->mask;
 
 	view->found = false;
 	view->active = false;
 	view->latch_seq = 0;
 	view->tab = t;
+	if (!latchtab_bloom_has(t, hash))
+		return;
 	for (uint32_t i = 0; i <= t->mask; i++) {
 		uint32_t slot = (start + i) & t->mask;
 		const struct latch_record *r = &t->rec[slot];

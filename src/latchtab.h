@@ -60,6 +60,15 @@ struct latch_record {
 	char path[REC_PATH_MAX];
 };
 
+/*
+ * A Bloom filter of every key ever latched in the table, so that a lookup of
+ * a file that is not latched (the common case, even with thousands of other
+ * latches) costs two bit tests instead of a probe through records.  Bits are
+ * only ever set: acknowledged or pruned keys leave false positives, which cost
+ * a probe, never a missed latch.
+ */
+#define LATCHTAB_BLOOM_BITS (1u << 19) /* 64 KiB */
+
 struct latch_header {
 	char magic[8];
 	uint32_t version;
@@ -71,6 +80,7 @@ struct latch_header {
 	uint32_t live;   /* records ACTIVE or ACKED (may over-count) */
 	uint32_t fs_live; /* filesystem records ever made (syncfs failures) */
 	uint32_t pad;
+	uint64_t bloom[LATCHTAB_BLOOM_BITS / 64];
 };
 
 struct latchtab {
@@ -138,6 +148,15 @@ struct latch_view {
 	const struct latchtab *tab; /* where the record of that latch is */
 	uint32_t slot;
 };
+
+static inline bool latchtab_bloom_has(const struct latchtab *t, uint64_t hash)
+{
+	uint32_t a = (uint32_t)hash & (LATCHTAB_BLOOM_BITS - 1);
+	uint32_t b = (uint32_t)(hash >> 40) & (LATCHTAB_BLOOM_BITS - 1);
+
+	return (__atomic_load_n(&t->hdr->bloom[a / 64], __ATOMIC_ACQUIRE) >> (a % 64) & 1) &&
+	       (__atomic_load_n(&t->hdr->bloom[b / 64], __ATOMIC_ACQUIRE) >> (b % 64) & 1);
+}
 
 /* Find key; fills *view (found=false when there is no record). */
 void latchtab_lookup(const struct latchtab *t, const struct file_key *key,

@@ -8,6 +8,7 @@
 #ifndef STICKYSYNC_REAL_H
 #define STICKYSYNC_REAL_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include <sys/uio.h>

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* close, dup and fcntl: keep the fd table in step with the kernel's. */
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <stdarg.h>
@@ -33,6 +35,18 @@ EXPORT int fclose(FILE *fp)
 	latch_close_prepare(fd, __fwriting(fp) && __fpending(fp) > 0, &c);
 	ret = REAL(fclose)(fp);
 	return latch_close_result(fd, OP_FCLOSE, &c, ret);
+}
+
+/* A directory stream over an fd the shim tracked (fdopendir) closes it
+ * inside libc. */
+EXPORT int closedir(DIR *dir)
+{
+	int fd = dirfd(dir), ret = REAL(closedir)(dir), saved = errno;
+
+	if (ret == 0 && fd >= 0)
+		fd_closed(fd);
+	errno = saved;
+	return ret;
 }
 
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)

@@ -15,78 +15,48 @@
 
 #define GATED(call) __builtin_expect(io_gate, 0) && (call)
 
-EXPORT ssize_t write(int fd, const void *buf, size_t n)
-{
-	ssize_t ret;
+/*
+ * Each write spelling is a hot wrapper and a cold one.  The hot one only
+ * keeps fd alive across the real call; the cold one, reached by a tail call,
+ * resolves the real function on first use and applies the gate when
+ * failstop or the injector is on.  Keeping both out of the hot path spares
+ * it the register spills they would need.
+ */
+#define WRITE_WRAPPER(name, op, params, args, gate)                                 \
+	static __attribute__((noinline, cold)) ssize_t slow_##name params           \
+	{                                                                           \
+		ssize_t ret;                                                        \
+		if (io_gate && (gate))                                              \
+			return ret;                                                 \
+		return latch_write_result(fd, op, REAL(name) args);                 \
+	}                                                                           \
+	EXPORT ssize_t name params                                                  \
+	{                                                                           \
+		__typeof__(real_##name) fn = __atomic_load_n(&real_##name, __ATOMIC_RELAXED); \
+		if (__builtin_expect(io_gate || !fn, 0))                            \
+			return slow_##name args;                                    \
+		return latch_write_result(fd, op, fn args);                         \
+	}
 
-	if (GATED(gate_write1(fd, OP_WRITE, buf, n, -1, &ret)))
-		return ret;
-	return latch_write_result(fd, OP_WRITE, REAL(write)(fd, buf, n));
-}
-
-EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
-{
-	ssize_t ret;
-
-	if (GATED(gate_write1(fd, OP_PWRITE, buf, n, off, &ret)))
-		return ret;
-	return latch_write_result(fd, OP_PWRITE, REAL(pwrite)(fd, buf, n, off));
-}
-
-EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
-{
-	ssize_t ret;
-
-	if (GATED(gate_write1(fd, OP_PWRITE, buf, n, off, &ret)))
-		return ret;
-	return latch_write_result(fd, OP_PWRITE, REAL(pwrite64)(fd, buf, n, off));
-}
-
-EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
-{
-	ssize_t ret;
-
-	if (GATED(gate_write(fd, OP_WRITEV, iov, cnt, -1, &ret)))
-		return ret;
-	return latch_write_result(fd, OP_WRITEV, REAL(writev)(fd, iov, cnt));
-}
-
-EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
-{
-	ssize_t ret;
-
-	if (GATED(gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret)))
-		return ret;
-	return latch_write_result(fd, OP_PWRITEV, REAL(pwritev)(fd, iov, cnt, off));
-}
-
-EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
-{
-	ssize_t ret;
-
-	if (GATED(gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret)))
-		return ret;
-	return latch_write_result(fd, OP_PWRITEV, REAL(pwritev64)(fd, iov, cnt, off));
-}
-
+WRITE_WRAPPER(write, OP_WRITE, (int fd, const void *buf, size_t n), (fd, buf, n),
+	      gate_write1(fd, OP_WRITE, buf, n, -1, &ret))
+WRITE_WRAPPER(pwrite, OP_PWRITE, (int fd, const void *buf, size_t n, off_t off),
+	      (fd, buf, n, off), gate_write1(fd, OP_PWRITE, buf, n, off, &ret))
+WRITE_WRAPPER(pwrite64, OP_PWRITE, (int fd, const void *buf, size_t n, off64_t off),
+	      (fd, buf, n, off), gate_write1(fd, OP_PWRITE, buf, n, off, &ret))
+WRITE_WRAPPER(writev, OP_WRITEV, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),
+	      gate_write(fd, OP_WRITEV, iov, cnt, -1, &ret))
+WRITE_WRAPPER(pwritev, OP_PWRITEV, (int fd, const struct iovec *iov, int cnt, off_t off),
+	      (fd, iov, cnt, off), gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret))
+WRITE_WRAPPER(pwritev64, OP_PWRITEV, (int fd, const struct iovec *iov, int cnt, off64_t off),
+	      (fd, iov, cnt, off), gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret))
 /* pwritev2 with offset -1 writes at the file position, like writev. */
-EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
-{
-	ssize_t ret;
-
-	if (GATED(gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret)))
-		return ret;
-	return latch_write_result(fd, OP_PWRITEV, REAL(pwritev2)(fd, iov, cnt, off, flags));
-}
-
-EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
-{
-	ssize_t ret;
-
-	if (GATED(gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret)))
-		return ret;
-	return latch_write_result(fd, OP_PWRITEV, REAL(pwritev64v2)(fd, iov, cnt, off, flags));
-}
+WRITE_WRAPPER(pwritev2, OP_PWRITEV,
+	      (int fd, const struct iovec *iov, int cnt, off_t off, int flags),
+	      (fd, iov, cnt, off, flags), gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret))
+WRITE_WRAPPER(pwritev64v2, OP_PWRITEV,
+	      (int fd, const struct iovec *iov, int cnt, off64_t off, int flags),
+	      (fd, iov, cnt, off, flags), gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret))
 
 EXPORT int ftruncate(int fd, off_t len)
 {

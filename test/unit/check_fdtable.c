@@ -17,9 +17,9 @@ START_TEST(open_records_sequence_and_dsync)
 	clear();
 	fd_opened(5, 17, O_RDWR | O_DSYNC);
 	ck_assert_uint_eq(fdtab[5].open_seq, 17);
-	ck_assert(fdtab[5].flags & FD_DSYNC);
+	ck_assert_uint_eq(fdtab[5].wstate, W_DSYNC);
 	fd_opened(6, 18, O_RDWR);
-	ck_assert(!(fdtab[6].flags & FD_DSYNC));
+	ck_assert_uint_eq(fdtab[6].wstate, 0);
 	ck_assert_int_eq(fdtab_high, 7);
 }
 END_TEST
@@ -33,10 +33,21 @@ START_TEST(dup_copies_description_state)
 	fd_duplicated(3, 40);
 	ck_assert_uint_eq(fdtab[40].open_seq, 9);
 	ck_assert_int_eq(fdtab[40].latch_error, 5);
-	ck_assert(fdtab[40].flags & FD_DSYNC);
+	ck_assert(fdtab[40].wstate & W_DSYNC);
 	/* reporting is per fd number */
 	ck_assert(!(fdtab[40].flags & FD_REPORTED));
 	ck_assert(fd_latched(40));
+}
+END_TEST
+
+START_TEST(sync_clears_written_only)
+{
+	clear();
+	fd_opened(3, 1, O_WRONLY | O_DSYNC);
+	fdtab[3].wstate |= W_WRITTEN;
+	fd_mark_synced(3);
+	ck_assert_uint_eq(fdtab[3].wstate, W_DSYNC);
+	fd_mark_synced(FDTAB_SIZE + 1); /* out of range: ignored */
 }
 END_TEST
 
@@ -112,6 +123,7 @@ Suite *fdtable_suite(void)
 
 	tcase_add_test(tc, open_records_sequence_and_dsync);
 	tcase_add_test(tc, dup_copies_description_state);
+	tcase_add_test(tc, sync_clears_written_only);
 	tcase_add_test(tc, close_forgets);
 	tcase_add_test(tc, close_range_is_bounded_by_high_water);
 	tcase_add_test(tc, out_of_range_fds_are_ignored);
