@@ -109,6 +109,17 @@ test_syncfs_reports_a_latched_file_on_the_filesystem() {
 	expect_line "$out" "syncfs h1 = -1 EIO"
 }
 
+test_failed_syncfs_latches_the_whole_filesystem() {
+	out=$(shim FAULT_OPS=syncfs STICKYSYNC_LOG=off "$PROBE" open h1 "$T/a" rwc syncfs h1 \
+		open h2 "$T/other" rwc fsync h2 syncfs h2 open h3 "$T/a" rw ack h3 fsync h2)
+	expect_line "$out" "syncfs h1 = -1 EIO"
+	expect_line "$out" "syncfs h2 = -1 EIO"
+	expect_eq "$(grep -c '^fsync h2 = -1 EIO$' <<<"$out")" 1
+	# h2 was opened after the filesystem latched: once acknowledged, it syncs
+	expect_line "$out" "ack h3 = 0"
+	expect_line "$out" "fsync h2 = 0"
+}
+
 test_close_failure_latches() {
 	out=$(shim FAULT_OPS=close STICKYSYNC_LOG=off "$PROBE" open h1 "$T/c" rwc write h1 A close h1 \
 		open h2 "$T/c" rw fsync h2)
