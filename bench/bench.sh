@@ -358,7 +358,7 @@ report() {
 	echo
 	echo "## User-space instructions per call (callgrind)"
 	echo
-	echo "Instructions counted in the harness loop, (Ir($N2 iterations) - Ir($N1)) / $((N2 - N1)); each operation cycles through ${BENCH_FILES:-1024} files, so that a latch table lookup is measured for many inode numbers, not one. The latched figures still vary from run to run where a lookup's key is the same for every file (the filesystem's): its probe length depends on where that key lands among the $LATCHED freshly latched inodes. The no-preload column is absolute (loop plus libc's system call wrapper); the others are the instructions added to it. Target: with nothing latched."
+	echo "Instructions counted in the harness loop, (Ir($N2 iterations) - Ir($N1)) / $((N2 - N1)); each operation cycles through ${BENCH_FILES:-1024} files, so that a latch table lookup is measured for many inode numbers, not one. With other inodes latched, a sync uses the file's identity cached in the fd table (no system call after the first sync of an fd) and the latch table's Bloom filter (two bit tests for a file that is not latched); what remains is the cost of judging the sync. The no-preload column is absolute (loop plus libc's system call wrapper); the others are the instructions added to it. Target: with nothing latched."
 	echo
 	row="| op | no preload |"
 	for cfg in $CONFIGS; do [ "$cfg" = none ] || row="$row + $(label "$cfg") |"; done
