@@ -43,7 +43,7 @@ WRAP_OBJS := $(WRAP_SRCS:src/%.c=$(BUILD)/obj/%.o)
 BUILD_PKGS := gcc make libc6-dev uthash-dev
 CHECK_PKGS := check pkg-config
 
-.PHONY: all deps demo check check-unit check-integration check-asan bench install \
+.PHONY: FORCE all deps demo check check-unit check-integration check-asan bench install \
         uninstall clean format
 all: deps $(LIB) $(CLI)
 
@@ -70,7 +70,12 @@ $(LIB): $(CORE_OBJS) $(WRAP_OBJS) $(BUILD)/libstickysync.map
 		-Wl,--version-script=$(BUILD)/libstickysync.map -Wl,-z,now -Wl,-z,relro \
 		-Wl,-soname,libstickysync.so -ldl -lpthread
 
-$(CLI): $(CLI_SRCS) $(CORE_OBJS)
+# The command has LIBDIR built in: rebuild it when LIBDIR changes.
+$(BUILD)/libdir.stamp: FORCE
+	$(Q)mkdir -p $(BUILD)
+	$(Q)echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' > $@
+
+$(CLI): $(CLI_SRCS) $(wildcard src/cli/*.h src/*.h) $(CORE_OBJS) $(BUILD)/libdir.stamp
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc \
 		-DSTICKYSYNC_VERSION='"$(VERSION)"' -DLIBDIR='"$(LIBDIR)"' \

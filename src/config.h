@@ -45,7 +45,9 @@ struct options {
 	char inject[CONFIG_INJECT_MAX]; /* STICKYSYNC_INJECT, unparsed */
 	size_t inject_memory;  /* STICKYSYNC_INJECT_MEMORY: recorded bytes kept in memory */
 	char tmpdir[PATH_MAX]; /* where recorded bytes spill beyond that */
-	/* Complaints about malformed values, reported once logging works. */
+	/* Complaints about malformed values, reported once logging works.
+	 * Each reads "what is wrong; what is done instead": the command keeps
+	 * the part before the last ';' when it rejects the value itself. */
 	int nmsg;
 	char msg[CONFIG_MSG_MAX][CONFIG_MSG_LEN];
 };

@@ -32,7 +32,8 @@
 #include "identity.h"
 
 #define LATCHTAB_MAGIC "STKYSYN1"
-#define LATCHTAB_VERSION 1u
+/* Bumped whenever the layout of the header or a record changes. */
+#define LATCHTAB_VERSION 2u
 
 enum slot_state {
 	SLOT_EMPTY = 0,

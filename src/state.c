@@ -135,7 +135,8 @@ static int map_table(struct state *s, int fd, const char *dir, char *msg, size_t
 		s->map = NULL;
 		return refuse(msg, msglen,
 			      "state file %s/" STATE_FILE
-			      " is not a stickysync latch table of version %u; refused",
+			      " is not a stickysync latch table of version %u (another version's, "
+			      "or damaged); refused",
 			      dir, LATCHTAB_VERSION);
 	}
 	return 0;

@@ -23,8 +23,8 @@
 #include "state.h"
 
 /* Exit statuses of the command itself; `run` otherwise exits with CMD's. */
-#define EXIT_FAILED 1  /* an operation failed (ack of a file with no latch, ...) */
-#define EXIT_USAGE 2   /* bad arguments or settings: nothing was run */
+#define EXIT_FAILED 1	/* an operation failed (ack of a file with no latch, ...) */
+#define EXIT_USAGE 2	/* bad arguments or settings: nothing was run */
 #define EXIT_LATCHED 74 /* run --fail-on-latch: a file latched (EX_IOERR) */
 #define EXIT_NOEXEC 126
 #define EXIT_NOTFOUND 127
@@ -34,6 +34,9 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A usage error: the message, a pointer to --help; returns EXIT_USAGE. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A complaint of config_load, as an error: the command stops where the
+ * library would fall back. */
+void cli_complaint(const char *msg);
 /* The help text on stdout; returns 0. */
 int cli_help(void);
 

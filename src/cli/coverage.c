@@ -23,7 +23,7 @@
 #include "cli.h"
 
 #define NOTE_MAX (64 * 1024) /* PT_NOTE segments are small; bound the read */
-#define NT_GO_BUILDID 4      /* Go's linker: note "Go\0\0", type 4 */
+#define NT_GO_BUILDID 4	     /* Go's linker: note "Go\0\0", type 4 */
 #if __BYTE_ORDER == __LITTLE_ENDIAN
 #define NATIVE_ELFDATA ELFDATA2LSB
 #else
@@ -58,15 +58,28 @@ static bool elf_open(struct elf_view *e, int fd)
 	if (memcmp(h.ident, ELFMAG, SELFMAG) != 0 || h.ident[EI_DATA] != NATIVE_ELFDATA)
 		return false;
 	if (h.ident[EI_CLASS] == ELFCLASS64) {
-		*e = (struct elf_view){fd, true, h.h64.e_phoff, h.h64.e_shoff, h.h64.e_phnum,
-				       h.h64.e_phentsize, h.h64.e_shnum, h.h64.e_shentsize,
-				       h.h64.e_shstrndx};
+		*e = (struct elf_view){.fd = fd,
+				       .is64 = true,
+				       .phoff = h.h64.e_phoff,
+				       .shoff = h.h64.e_shoff,
+				       .phnum = h.h64.e_phnum,
+				       .phentsize = h.h64.e_phentsize,
+				       .shnum = h.h64.e_shnum,
+				       .shentsize = h.h64.e_shentsize,
+				       .shstrndx = h.h64.e_shstrndx};
 		return e->phentsize >= sizeof(Elf64_Phdr);
 	}
 	if (h.ident[EI_CLASS] != ELFCLASS32)
 		return false;
-	*e = (struct elf_view){fd, false, h.h32.e_phoff, h.h32.e_shoff, h.h32.e_phnum,
-			       h.h32.e_phentsize, h.h32.e_shnum, h.h32.e_shentsize, h.h32.e_shstrndx};
+	*e = (struct elf_view){.fd = fd,
+			       .is64 = false,
+			       .phoff = h.h32.e_phoff,
+			       .shoff = h.h32.e_shoff,
+			       .phnum = h.h32.e_phnum,
+			       .phentsize = h.h32.e_phentsize,
+			       .shnum = h.h32.e_shnum,
+			       .shentsize = h.h32.e_shentsize,
+			       .shstrndx = h.h32.e_shstrndx};
 	return e->phentsize >= sizeof(Elf32_Phdr);
 }
 
@@ -157,7 +170,8 @@ static bool has_go_buildinfo(const struct elf_view *e)
 	for (unsigned i = 0; i < e->shnum; i++) {
 		if (!elf_shdr(e, i, &name, &off, &size) || name + sizeof(want) > strsize)
 			continue;
-		if (read_at(e->fd, buf, sizeof(buf), stroff + name) && memcmp(buf, want, sizeof(want)) == 0)
+		if (read_at(e->fd, buf, sizeof(buf), stroff + name) &&
+		    memcmp(buf, want, sizeof(want)) == 0)
 			return true;
 	}
 	return false;
@@ -202,9 +216,10 @@ static void check_binary(const char *path, const char *label)
 			 "libstickysync.so, so its syncs are not covered",
 			 label);
 	else if (kind == ELF_STATIC)
-		cli_warn("%s is statically linked: no dynamic loader reads LD_PRELOAD, so its syncs "
-			 "are not covered",
-			 label);
+		cli_warn(
+		    "%s is statically linked: no dynamic loader reads LD_PRELOAD, so its syncs "
+		    "are not covered",
+		    label);
 }
 
 /* For "#!INTERP ...", the interpreter: that is the program the kernel runs. */

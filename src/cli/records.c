@@ -122,8 +122,9 @@ void records_print_table(FILE *f, const struct rec_list *l, const char *indent)
 		format_when(r->when_ns, when, sizeof(when));
 		record_subject(r, subject, sizeof(subject));
 		fprintf(f, "%s%-8s %-8s %-15s %-25s %7d %-15s %s\n", indent,
-			record_acked(r) ? "acked" : "latched", error_name(r->error, num, sizeof(num)),
-			r->op, when, r->pid, r->prog[0] ? r->prog : "?", subject);
+			record_acked(r) ? "acked" : "latched",
+			error_name(r->error, num, sizeof(num)), r->op, when, r->pid,
+			r->prog[0] ? r->prog : "?", subject);
 	}
 }
 

@@ -85,13 +85,13 @@ static int add_inject(struct run_opts *o, const char *rule)
 enum { OPT_POLICY = 256, OPT_LOG, OPT_STATE, OPT_INJECT, OPT_FAIL_ON_LATCH };
 
 static const struct option run_options[] = {
-	{"policy", required_argument, NULL, OPT_POLICY},
-	{"log", required_argument, NULL, OPT_LOG},
-	{"state", required_argument, NULL, OPT_STATE},
-	{"inject", required_argument, NULL, OPT_INJECT},
-	{"fail-on-latch", no_argument, NULL, OPT_FAIL_ON_LATCH},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"inject", required_argument, NULL, OPT_INJECT},
+    {"fail-on-latch", no_argument, NULL, OPT_FAIL_ON_LATCH},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 /* 0, -1 after --help, or EXIT_USAGE. */
@@ -103,16 +103,27 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
 	/* '+': stop at CMD, whose options are its own. */
 	while ((c = getopt_long(argc, argv, "+:h", run_options, NULL)) != -1) {
 		switch (c) {
-		case OPT_POLICY: o->policy = optarg; break;
-		case OPT_LOG: o->log = optarg; break;
-		case OPT_STATE: o->state = optarg; break;
-		case OPT_FAIL_ON_LATCH: o->fail_on_latch = true; break;
+		case OPT_POLICY:
+			o->policy = optarg;
+			break;
+		case OPT_LOG:
+			o->log = optarg;
+			break;
+		case OPT_STATE:
+			o->state = optarg;
+			break;
+		case OPT_FAIL_ON_LATCH:
+			o->fail_on_latch = true;
+			break;
 		case OPT_INJECT:
 			if ((ret = add_inject(o, optarg)) != 0)
 				return ret;
 			break;
-		case 'h': cli_help(); return -1;
-		case ':': return cli_usage("run: %s needs a value", argv[optind - 1]);
+		case 'h':
+			cli_help();
+			return -1;
+		case ':':
+			return cli_usage("run: %s needs a value", argv[optind - 1]);
 		default:
 			if (optopt)
 				return cli_usage("run: unknown option -%c", optopt);
@@ -149,17 +160,19 @@ static int export_options(const struct run_opts *o)
 {
 	static const char *const log_words[] = {"stderr", "syslog", "off", NULL};
 	static const char *const state_words[] = {"off", NULL};
-	char log[PATH_MAX], state[PATH_MAX];
+	char log_abs[PATH_MAX], state_abs[PATH_MAX];
 	const char *v;
 
 	if (o->policy && !valid_policy(o->policy))
-		return cli_usage("run: --policy expects sticky, failstop, abort or observe, not \"%s\"",
-				 o->policy);
-	if (o->log && !(v = path_or_keyword(o->log, log_words, log, sizeof(log))))
-		return cli_usage("run: --log expects stderr, syslog, off or a file, not \"%s\"", o->log);
+		return cli_usage(
+		    "run: --policy expects sticky, failstop, abort or observe, not \"%s\"",
+		    o->policy);
+	if (o->log && !(v = path_or_keyword(o->log, log_words, log_abs, sizeof(log_abs))))
+		return cli_usage("run: --log expects stderr, syslog, off or a file, not \"%s\"",
+				 o->log);
 	if (o->log)
 		setenv("STICKYSYNC_LOG", v, 1);
-	if (o->state && !(v = path_or_keyword(o->state, state_words, state, sizeof(state))))
+	if (o->state && !(v = path_or_keyword(o->state, state_words, state_abs, sizeof(state_abs))))
 		return cli_usage("run: --state expects a folder or off, not \"%s\"", o->state);
 	if (o->state)
 		setenv("STICKYSYNC_STATE", v, 1);
@@ -183,12 +196,8 @@ static int check_settings(struct options *opt)
 	char err[512];
 
 	config_load(opt, env_lookup, geteuid() == 0);
-	for (int i = 0; i < opt->nmsg; i++) {
-		const char *tail = strrchr(opt->msg[i], ';'); /* "...; what the library does" */
-
-		cli_error("%.*s", tail ? (int)(tail - opt->msg[i]) : (int)strlen(opt->msg[i]),
-			  opt->msg[i]);
-	}
+	for (int i = 0; i < opt->nmsg; i++)
+		cli_complaint(opt->msg[i]);
 	if (opt->nmsg)
 		return EXIT_USAGE;
 	if (inject_parse(opt->inject, &rules, err, sizeof(err)) != 0) {
@@ -200,6 +209,14 @@ static int check_settings(struct options *opt)
 
 /* ---- the library and LD_PRELOAD ------------------------------------------ */
 
+/* The library in the folder dir (len bytes of it), if it is there. */
+static bool library_in(const char *dir, int len, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%.*s/" LIB_NAME, len, dir);
+
+	return n > 0 && (size_t)n < size && access(out, R_OK) == 0;
+}
+
 /* Next to this executable (the build tree), else the installed libdir. */
 static bool find_library(char *out, size_t size)
 {
@@ -210,18 +227,17 @@ static bool find_library(char *out, size_t size)
 	if (n > 0) {
 		self[n] = '\0';
 		slash = strrchr(self, '/');
-		if (slash && (size_t)snprintf(out, size, "%.*s/" LIB_NAME, (int)(slash - self), self) < size &&
-		    access(out, R_OK) == 0)
+		if (slash && library_in(self, (int)(slash - self), out, size))
 			return true;
 	}
-	return (size_t)snprintf(out, size, "%s/" LIB_NAME, LIBDIR) < size && access(out, R_OK) == 0;
+	return library_in(LIBDIR, (int)strlen(LIBDIR), out, size);
 }
 
 /* Sanitizer runtimes must stay first in LD_PRELOAD, or they refuse to run. */
 static bool is_sanitizer_runtime(const char *entry, size_t len)
 {
-	static const char *const names[] = {"libasan", "libubsan", "libtsan", "liblsan",
-					    "libhwasan", "libmsan", NULL};
+	static const char *const names[] = {"libasan",	 "libubsan", "libtsan", "liblsan",
+					    "libhwasan", "libmsan",  NULL};
 	const char *base = entry;
 
 	for (size_t i = 0; i < len; i++)
@@ -243,15 +259,16 @@ static bool is_stickysync(const char *entry, size_t len)
 
 /*
  * Append the entries of old (separated by spaces or colons, as the loader
- * reads them) for which pick() is true.  A second copy of the library is
- * dropped: only the first would interpose, with two latch tables.
+ * reads them) that are sanitizer runtimes, or (sanitizers false) the others.  A second copy of the
+ * library is dropped: only the first would interpose, with two latch tables.
  */
 static void append_entries(char *out, const char *old, bool sanitizers)
 {
 	while (*old) {
 		size_t len = strcspn(old, " :");
 
-		if (len && !is_stickysync(old, len) && is_sanitizer_runtime(old, len) == sanitizers) {
+		if (len && !is_stickysync(old, len) &&
+		    is_sanitizer_runtime(old, len) == sanitizers) {
 			if (*out)
 				strcat(out, ":");
 			strncat(out, old, len);
@@ -316,24 +333,30 @@ static void forward_signal(int sig, siginfo_t *info, void *ctx)
 	errno = saved;
 }
 
-static void forward_signals(void)
+static const int forwarded[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+
+/* Handlers for the forwarded signals; *blocked gets them, blocked until CMD's
+ * pid is known, so that none arriving in between is lost. */
+static void forward_signals(sigset_t *blocked)
 {
-	static const int sigs[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = forward_signal;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+	sigemptyset(blocked);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) {
 		struct sigaction old;
 
 		/* An ignored signal stays ignored, and CMD inherits that (exec
 		 * would reset a handler to the default instead). */
-		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+		if (sigaction(forwarded[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
 			continue;
-		sigaction(sigs[i], &sa, NULL);
+		sigaddset(blocked, forwarded[i]);
+		sigaction(forwarded[i], &sa, NULL);
 	}
+	sigprocmask(SIG_BLOCK, blocked, NULL);
 }
 
 /* CMD's exit status, shell style; fills how for messages. */
@@ -357,19 +380,30 @@ static int wait_command(pid_t pid, char *how, size_t size)
 
 static int spawn_and_wait(char **cmd, char *how, size_t size)
 {
+	sigset_t blocked;
 	pid_t pid;
 
 	how[0] = '\0';
-	forward_signals();
+	forward_signals(&blocked);
 	fflush(NULL);
 	pid = fork();
+	if (pid == 0) {
+		/* CMD gets the default actions (what exec would give it) before
+		 * the mask, which exec keeps, is lifted: nothing is swallowed. */
+		for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+			if (sigismember(&blocked, forwarded[i]))
+				signal(forwarded[i], SIG_DFL);
+		sigprocmask(SIG_UNBLOCK, &blocked, NULL);
+		exec_command(cmd);
+	}
+	if (pid > 0)
+		child_pid = pid;
+	/* Signals that came meanwhile are delivered now, to a known CMD. */
+	sigprocmask(SIG_UNBLOCK, &blocked, NULL);
 	if (pid < 0) {
 		cli_error("cannot start %s: %s", cmd[0], strerror(errno));
 		return EXIT_NOEXEC;
 	}
-	if (pid == 0)
-		exec_command(cmd);
-	child_pid = pid;
 	return wait_command(pid, how, size);
 }
 
@@ -395,8 +429,8 @@ static int private_state(struct latch_watch *w, const struct options *opt)
 	int n = snprintf(w->tmp_dir, sizeof(w->tmp_dir), "%s/stickysync-run.XXXXXX", opt->tmpdir);
 
 	if (n < 0 || (size_t)n >= sizeof(w->tmp_dir) || !mkdtemp(w->tmp_dir)) {
-		cli_error("--fail-on-latch: cannot make a private state folder in %s: %s", opt->tmpdir,
-			  strerror(errno));
+		cli_error("--fail-on-latch: cannot make a private state folder in %s: %s",
+			  opt->tmpdir, strerror(errno));
 		w->tmp_dir[0] = '\0';
 		return EXIT_USAGE;
 	}
@@ -477,11 +511,25 @@ static int watch_finish(struct latch_watch *w, const char *cmd, int status, cons
 
 /* ---- the command --------------------------------------------------------- */
 
+/* A refused state folder would leave every latch inside its process: say so
+ * now rather than through a library message once CMD runs. */
+static int check_state_folder(const struct options *opt)
+{
+	char msg[STATE_MSG_MAX];
+	struct state st;
+
+	if (state_open(&st, opt->state_dir, true, opt->state_capacity, msg, sizeof(msg)) != 0) {
+		cli_error("%s", msg);
+		return EXIT_USAGE;
+	}
+	state_close(&st);
+	return 0;
+}
+
 /* Everything that must hold before CMD starts. */
 static int prepare(struct run_opts *o, struct options *opt)
 {
-	char lib[PATH_MAX], path[PATH_MAX], msg[STATE_MSG_MAX];
-	struct state st;
+	char lib[PATH_MAX], path[PATH_MAX];
 	int ret;
 
 	if ((ret = export_options(o)) != 0 || (ret = check_settings(opt)) != 0)
@@ -492,15 +540,10 @@ static int prepare(struct run_opts *o, struct options *opt)
 	}
 	if ((ret = set_preload(lib)) != 0)
 		return ret;
-	/* A refused state folder would leave every latch inside its process:
-	 * say so now rather than through a library message later. */
-	if (opt->state_mode == STATE_DIR && !o->fail_on_latch) {
-		if (state_open(&st, opt->state_dir, true, opt->state_capacity, msg, sizeof(msg)) != 0) {
-			cli_error("%s", msg);
-			return EXIT_USAGE;
-		}
-		state_close(&st);
-	}
+	/* (--fail-on-latch opens it anyway, and may need a private one) */
+	if (opt->state_mode == STATE_DIR && !o->fail_on_latch &&
+	    (ret = check_state_folder(opt)) != 0)
+		return ret;
 	if (coverage_resolve(o->cmd[0], path, sizeof(path)))
 		coverage_check(path);
 	return 0;

@@ -26,12 +26,12 @@ static int parse_admin_args(const char *cmd, int argc, char **argv, unsigned tak
 			    struct admin_opts *o)
 {
 	static const struct option options[] = {
-		{"state", required_argument, NULL, OPT_STATE},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"all", no_argument, NULL, OPT_ALL},
-		{"active", no_argument, NULL, OPT_ACTIVE},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"state", required_argument, NULL, OPT_STATE},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"all", no_argument, NULL, OPT_ALL},
+	    {"active", no_argument, NULL, OPT_ACTIVE},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -39,7 +39,8 @@ static int parse_admin_args(const char *cmd, int argc, char **argv, unsigned tak
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		bool taken = (c == OPT_JSON && (takes & TAKES_JSON)) ||
 			     (c == OPT_ALL && (takes & TAKES_ALL)) ||
-			     (c == OPT_ACTIVE && (takes & TAKES_ACTIVE)) || c == OPT_STATE || c == 'h';
+			     (c == OPT_ACTIVE && (takes & TAKES_ACTIVE)) || c == OPT_STATE ||
+			     c == 'h';
 
 		if (c == ':')
 			return cli_usage("%s: %s needs a value", cmd, argv[optind - 1]);
@@ -118,7 +119,8 @@ static void print_status(const struct admin_opts *o, const struct rec_list *l, c
 	else if (l->n)
 		records_print_table(stdout, l, "");
 	else
-		printf("no %s (state folder %s)\n", o->all ? "latches recorded" : "latched files", dir);
+		printf("no %s (state folder %s)\n", o->all ? "latches recorded" : "latched files",
+		       dir);
 }
 
 int cmd_status(int argc, char **argv)
@@ -285,8 +287,9 @@ int cmd_ack(int argc, char **argv)
 	/* What the operator most needs to know: a program that keeps its fds
 	 * open (qemu) keeps failing its syncs of the file. */
 	if (acked)
-		printf("note: fds opened before a loss stay latched; a program must reopen the file "
-		       "to sync it again\n");
+		printf(
+		    "note: fds opened before a loss stay latched; a program must reopen the file "
+		    "to sync it again\n");
 	state_close(&st);
 	return ret;
 }
@@ -311,7 +314,8 @@ static void report_pruned(const struct rec_list *before, const struct rec_list *
 		if (j < after->n)
 			continue;
 		record_subject(&before->v[i], subject, sizeof(subject));
-		printf("pruned %s (%s)\n", subject, record_acked(&before->v[i]) ? "acknowledged" : "unacknowledged");
+		printf("pruned %s (%s)\n", subject,
+		       record_acked(&before->v[i]) ? "acknowledged" : "unacknowledged");
 	}
 }
 

@@ -18,31 +18,31 @@
 #endif
 
 static const char usage_text[] =
-	"Usage: stickysync run [OPTION]... [--] CMD [ARG]...\n"
-	"       stickysync status [--state DIR] [--json] [--all]\n"
-	"       stickysync ack [--state DIR] PATH... | --all\n"
-	"       stickysync prune [--state DIR] [--active]\n"
-	"       stickysync --help | --version\n"
-	"\n"
-	"Make fsync errors sticky: once a sync of a file fails, later syncs of it fail\n"
-	"too, until the loss is acknowledged.\n"
-	"\n"
-	"run: start CMD with libstickysync.so preloaded (added in front of LD_PRELOAD).\n"
-	"  --policy P        sticky (default), failstop, abort or observe\n"
-	"  --log DEST        stderr (default), syslog, off, or a file\n"
-	"  --state DIR       the state folder holding the shared latch table, or off\n"
-	"  --inject RULE     inject faults (repeatable), e.g. op=fsync,path=*.db,nth=2\n"
-	"  --fail-on-latch   exit 74 when a file latched during the run, after a table\n"
-	"status: list unacknowledged latches (--all: also acknowledged ones; --json).\n"
-	"ack: acknowledge the latches of PATH... (or --all) on the operator's behalf;\n"
-	"  fds opened before the loss stay latched.\n"
-	"prune: forget acknowledged latches of files that no longer exist\n"
-	"  (--active: unacknowledged ones too).\n"
-	"\n"
-	"Exit status: run: CMD's (128+N if killed by signal N, 127 not found, 126 not\n"
-	"executable), 74 with --fail-on-latch when a file latched; 2 bad arguments;\n"
-	"1 a failed status, ack or prune.  STICKYSYNC_STATE is honoured like --state.\n"
-	"See stickysync(1) and libstickysync(7).\n";
+    "Usage: stickysync run [OPTION]... [--] CMD [ARG]...\n"
+    "       stickysync status [--state DIR] [--json] [--all]\n"
+    "       stickysync ack [--state DIR] PATH... | --all\n"
+    "       stickysync prune [--state DIR] [--active]\n"
+    "       stickysync --help | --version\n"
+    "\n"
+    "Make fsync errors sticky: once a sync of a file fails, later syncs of it fail\n"
+    "too, until the loss is acknowledged.\n"
+    "\n"
+    "run: start CMD with libstickysync.so preloaded (added in front of LD_PRELOAD).\n"
+    "  --policy P        sticky (default), failstop, abort or observe\n"
+    "  --log DEST        stderr (default), syslog, off, or a file\n"
+    "  --state DIR       the state folder holding the shared latch table, or off\n"
+    "  --inject RULE     inject faults (repeatable), e.g. op=fsync,path=*.db,nth=2\n"
+    "  --fail-on-latch   exit 74 when a file latched during the run, after a table\n"
+    "status: list unacknowledged latches (--all: also acknowledged ones; --json).\n"
+    "ack: acknowledge the latches of PATH... (or --all) on the operator's behalf;\n"
+    "  fds opened before the loss stay latched.\n"
+    "prune: forget acknowledged latches of files that no longer exist\n"
+    "  (--active: unacknowledged ones too).\n"
+    "\n"
+    "Exit status: run: CMD's (128+N if killed by signal N, 127 not found, 126 not\n"
+    "executable), 74 with --fail-on-latch when a file latched; 2 bad arguments;\n"
+    "1 a failed status, ack or prune.  STICKYSYNC_STATE is honoured like --state.\n"
+    "See stickysync(1) and libstickysync(7).\n";
 
 static void vmessage(const char *kind, const char *fmt, va_list ap)
 {
@@ -111,7 +111,7 @@ static const char *state_getenv(const char *name)
 
 /* config's complaints end in "; what the library does instead", which is
  * not what the command does: it stops. */
-static void report_complaint(const char *msg)
+void cli_complaint(const char *msg)
 {
 	const char *tail = strrchr(msg, ';');
 
@@ -132,7 +132,7 @@ bool cli_state_dir(const char *state_opt, char *dir, size_t size)
 	config_load(&opt, state_getenv, geteuid() == 0);
 	state_override = NULL;
 	if (opt.nmsg > 0) {
-		report_complaint(opt.msg[0]);
+		cli_complaint(opt.msg[0]);
 		return false;
 	}
 	if (opt.state_mode == STATE_OFF) {
@@ -164,10 +164,10 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} commands[] = {
-		{"run", cmd_run},
-		{"status", cmd_status},
-		{"ack", cmd_ack},
-		{"prune", cmd_prune},
+	    {"run", cmd_run},
+	    {"status", cmd_status},
+	    {"ack", cmd_ack},
+	    {"prune", cmd_prune},
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
