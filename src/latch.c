@@ -441,18 +441,46 @@ static int refuse(int fd, enum op op, const struct verdict *v, int ok, int saved
 
 /* ---- entry points -------------------------------------------------------- */
 
-/* fd's identity: cached in its entry, else read from the kernel (and cached). */
+/* fd's identity, read from the kernel; the fd table entry is checked
+ * against it and caches it. */
+static int fd_key_fresh(int fd, struct file_key *key)
+{
+	if (key_from_fd(fd, key) != 0)
+		return -1;
+	fd_validate(fd, key);
+	return 0;
+}
+
+/* fd's identity: cached in its entry, else read from the kernel.  Returns
+ * 1 when it came from the cache, 0 when fresh, -1 on error. */
 static int fd_key(int fd, struct file_key *key)
 {
 	struct fd_entry *e = fd_entry(fd);
 
 	if (e && (__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & FD_HAVE_KEY)) {
 		*key = e->key;
-		return 0;
+		return 1;
 	}
-	if (key_from_fd(fd, key) != 0)
+	return fd_key_fresh(fd, key);
+}
+
+/*
+ * Judge a call on fd by its cached identity, but never refuse it on the
+ * cache's word alone: a refusal is confirmed against the kernel's identity,
+ * so a stale entry cannot cause a wrong latch.
+ */
+static int judge_fd(int fd, struct file_key *key, struct verdict *v)
+{
+	int from_cache = fd_key(fd, key);
+
+	if (from_cache < 0)
 		return -1;
-	fd_validate(fd, key);
+	judge(fd, key, v);
+	if (v->latched && from_cache == 1) {
+		if (fd_key_fresh(fd, key) != 0)
+			return -1;
+		judge(fd, key, v);
+	}
 	return 0;
 }
 
@@ -473,18 +501,15 @@ int latch_sync_result(int fd, enum op op, int ret)
 	latch_init();
 	if (ret < 0) {
 		/* a failure is rare: ask the kernel, do not trust a cache */
-		if (key_from_fd(fd, &key) == 0) {
-			fd_validate(fd, &key);
+		if (fd_key_fresh(fd, &key) == 0)
 			record_failure(fd, &key, op, saved, NULL);
-		}
 		errno = saved;
 		return ret;
 	}
-	if (fd_key(fd, &key) != 0) {
+	if (judge_fd(fd, &key, &v) != 0) {
 		errno = saved;
 		return ret;
 	}
-	judge(fd, &key, &v);
 	if (v.latched)
 		return refuse(fd, op, &v, ret, saved);
 	if (op != OP_SYNC_FILE_RANGE)
@@ -552,11 +577,10 @@ static ssize_t dsync_write_done(int fd, enum op op, ssize_t ret)
 	if (!fd_latched(fd) && !latch_anything())
 		return ret;
 	latch_init();
-	if (fd_key(fd, &key) != 0) {
+	if (judge_fd(fd, &key, &v) != 0) {
 		errno = saved;
 		return ret;
 	}
-	judge(fd, &key, &v);
 	if (!v.latched) {
 		errno = saved;
 		return ret;
@@ -583,11 +607,10 @@ bool latch_io_refused(int fd, enum op op)
 		return false;
 	if (!fd_latched(fd) && !latch_anything())
 		return false;
-	if (fd_key(fd, &key) != 0) {
+	if (judge_fd(fd, &key, &v) != 0) {
 		errno = saved;
 		return false;
 	}
-	judge(fd, &key, &v);
 	if (!v.latched) {
 		errno = saved;
 		return false;

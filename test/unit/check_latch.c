@@ -173,6 +173,24 @@ START_TEST(close_failure_latches_written_file)
 }
 END_TEST
 
+/* An fd closed and reused behind the table's back (a raw close) keeps a
+ * stale entry; it must not make the new file's syncs fail. */
+START_TEST(stale_entry_never_refuses_another_file)
+{
+	char other[PATH_MAX + 8];
+	int fd = open_tracked(O_RDWR), reused;
+
+	ck_assert_int_eq(sync_with(fd, EIO), -1);
+	ck_assert_int_eq(sync_with(fd, 0), -1); /* caches the latched file's key */
+	close(fd);
+	snprintf(other, sizeof(other), "%s/other", dir);
+	reused = open(other, O_RDWR | O_CREAT, 0600);
+	ck_assert_int_eq(reused, fd);
+	ck_assert_int_eq(sync_with(reused, 0), 0);
+	ck_assert_int_eq(sync_with(reused, 0), 0);
+}
+END_TEST
+
 START_TEST(observe_never_changes_a_result)
 {
 	int fd;
@@ -231,6 +249,7 @@ Suite *latch_suite(void)
 	tcase_add_test(tc, untracked_fd_counts_as_old);
 	tcase_add_test(tc, dsync_write_failure_latches_plain_does_not);
 	tcase_add_test(tc, close_failure_latches_written_file);
+	tcase_add_test(tc, stale_entry_never_refuses_another_file);
 	tcase_add_test(tc, observe_never_changes_a_result);
 	tcase_add_test(tc, failstop_refuses_io);
 	tcase_add_test(tc, in_process_state_creates_no_folder);
