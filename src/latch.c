@@ -681,6 +681,18 @@ int latch_acknowledge_key(const struct file_key *key)
 	return acknowledge(key);
 }
 
+/* For the API: fd's verdict, by the kernel's identity; -1 with EBADF. */
+static int api_judge(int fd, struct file_key *key, struct verdict *v)
+{
+	latch_init();
+	if (fd_key_fresh(fd, key) != 0) {
+		errno = EBADF;
+		return -1;
+	}
+	judge(fd, key, v);
+	return 0;
+}
+
 int latch_acknowledge_fd(int fd)
 {
 	struct file_key key;
@@ -688,13 +700,8 @@ int latch_acknowledge_fd(int fd)
 	char path[REC_PATH_MAX];
 	struct line l;
 
-	latch_init();
-	if (key_from_fd(fd, &key) != 0) {
-		errno = EBADF;
+	if (api_judge(fd, &key, &v) != 0)
 		return -1;
-	}
-	fd_validate(fd, &key);
-	judge(fd, &key, &v);
 	if (v.witness) {
 		errno = EBUSY;
 		return -1;
@@ -870,13 +877,8 @@ int latch_status_fd(int fd, struct stickysync_status *st)
 	struct file_key key;
 	struct verdict v;
 
-	latch_init();
-	if (key_from_fd(fd, &key) != 0) {
-		errno = EBADF;
+	if (api_judge(fd, &key, &v) != 0)
 		return -1;
-	}
-	fd_validate(fd, &key);
-	judge(fd, &key, &v);
 	lookup_both(&key, &view);
 	memset(st, 0, sizeof(*st));
 	st->fd_latched = v.witness;
