@@ -91,7 +91,7 @@ $(BUILD)/losedata: examples/losedata.c
 	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
 demo: all $(BUILD)/losedata
-	$(Q)sh examples/demo.sh $(BUILD)
+	$(Q)bash examples/demo.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR) \

@@ -1,29 +1,20 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # make demo: the loss Linux hides, and stickysync catching it.
 #
 # As root with loop devices: a real thin-provisioned ext4 (loop device over a
-# 24 MiB tmpfs) runs out of space during writeback.  Otherwise the shim's
-# fault injector makes the same failure and loses the data the same way.
+# 24 MiB tmpfs, the real-fault tests' fixture) runs out of space during
+# writeback.  Otherwise the shim's fault injector makes the same failure and
+# loses the data the same way.
 set -eu
 BUILD=${1:-build}
 LIB=$(readlink -f "$BUILD/libstickysync.so")
 CLI=$(readlink -f "$BUILD/stickysync")
 PROG=$(readlink -f "$BUILD/losedata")
+# shellcheck source=test/realfaults/fixture.sh
+. test/realfaults/fixture.sh
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/stickysync-demo.XXXXXX")
-LOOPS=
-cleanup() {
-	for n in 1 2; do
-		umount "$WORK/mnt$n" 2>/dev/null || true
-	done
-	for l in $LOOPS; do
-		losetup -d "$l" 2>/dev/null || true
-	done
-	for n in 1 2; do
-		umount "$WORK/backing$n" 2>/dev/null || true
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+trap 'fixture_destroy_all; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
 
 # What reads back from the file: KiB of A, B and zeros, and whether the
 # read failed part way.
@@ -36,49 +27,38 @@ content() {
 	fi
 }
 
-# A fresh thin-provisioned ext4 for run N; prints its mount point.
-thin_fs() {
-	mkdir -p "$WORK/backing$1" "$WORK/mnt$1"
-	mount -t tmpfs -o size=24m tmpfs "$WORK/backing$1"
-	truncate -s 512M "$WORK/backing$1/img"
-	loop=$(losetup -f --show "$WORK/backing$1/img")
-	LOOPS="$LOOPS $loop"
-	mkfs.ext4 -q "$loop"
-	mount -o errors=continue "$loop" "$WORK/mnt$1"
-}
-
-real_storage() {
-	[ "${STICKYSYNC_DEMO:-}" != inject ] &&
-	[ "$(id -u)" = 0 ] && [ -e /dev/loop-control ] && command -v mkfs.ext4 >/dev/null
-}
-
-if real_storage; then
-	thin_fs 1
-	thin_fs 2
+if [ "${STICKYSYNC_DEMO:-}" != inject ] && [ -z "$(fixture_unavailable ext4)" ]; then
 	echo "A thin-provisioned ext4 (loop device, 512 MiB on a 24 MiB tmpfs) runs out of space in writeback."
-	run_plain() { "$PROG" "$1" 64; }
-	run_shim() { STICKYSYNC_STATE="$WORK/state" STICKYSYNC_LOG="$WORK/log" LD_PRELOAD="$LIB" "$PROG" "$1" 64; }
+	# a fresh filesystem for each run, made just before it
+	run_plain() { mnt=$(fixture_create ext4 24) && "$PROG" "$mnt/file" 64; }
+	run_shim() {
+		mnt=$(fixture_create ext4 24) &&
+			STICKYSYNC_STATE="$WORK/state" STICKYSYNC_LOG="$WORK/log" LD_PRELOAD="$LIB" \
+				"$PROG" "$mnt/file" 64
+	}
 	settle() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 else
-	mkdir "$WORK/mnt1" "$WORK/mnt2"
+	mkdir "$WORK/mnt"
 	echo "Not root (or no loop device): the shim's injector fails the second fsync and zeroes the"
 	echo "unsynced writes, as thin ext4 does. Run 'sudo make demo' to see the real kernel do it."
+	mnt=$WORK/mnt
 	# observe: results untouched, i.e. plain Linux semantics plus the loss
 	run_plain() { "$CLI" run --policy observe --log off --state "$WORK/state0" \
-		--inject 'op=fsync,nth=2,errno=ENOSPC,lose=zero' -- "$PROG" "$1" 4; }
+		--inject 'op=fsync,nth=2,errno=ENOSPC,lose=zero' -- "$PROG" "$mnt/plain" 4; }
 	run_shim() { "$CLI" run --log "$WORK/log" --state "$WORK/state" \
-		--inject 'op=fsync,nth=2,errno=ENOSPC,lose=zero' -- "$PROG" "$1" 4; }
+		--inject 'op=fsync,nth=2,errno=ENOSPC,lose=zero' -- "$PROG" "$mnt/shim" 4; }
 	settle() { :; }
 fi
 
 echo
 echo "Plain Linux:"
-run_plain "$WORK/mnt1/file"
+run_plain
 settle
-echo "  reading it back: $(content "$WORK/mnt1/file")"
+file=$(ls "$mnt"/* | head -n 1)
+echo "  reading it back: $(content "$file")"
 echo "  => the retry reported success, yet the data is gone."
 echo
 echo "With stickysync:"
-run_shim "$WORK/mnt2/file" || true
+run_shim || true
 echo "  the retry fails: the program learns its data is gone; the report says why:"
 sed 's/^/  | /' "$WORK/log"

@@ -19,7 +19,7 @@ test_ack_example_without_the_shim() {
 
 test_demo_without_root_uses_the_injector() {
 	[ -x "$CLI" ] || skip "the stickysync command is not built"
-	out=$(STICKYSYNC_DEMO=inject sh examples/demo.sh "$BUILD" 2>&1)
+	out=$(STICKYSYNC_DEMO=inject bash examples/demo.sh "$BUILD" 2>&1)
 	expect_grep "$out" "fsync again \(the retry\): +0 \(success\)"
 	expect_grep "$out" "fsync again \(the retry\): +-1 EIO"
 	expect_grep "$out" "reading it back: 0 KiB of A, 0 KiB of B, [0-9]+ KiB of zeros"

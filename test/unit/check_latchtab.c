@@ -126,10 +126,10 @@ START_TEST(full_table_refuses)
 }
 END_TEST
 
-static bool gone_odd(const struct latch_record *rec, void *arg)
+static bool gone_odd(const struct latch_record *r, void *arg)
 {
 	(void)arg;
-	return rec->key.ino % 2 == 1;
+	return r->key.ino % 2 == 1;
 }
 
 START_TEST(prune_removes_and_frees_slots)
