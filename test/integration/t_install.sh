@@ -25,4 +25,17 @@ test_install_into_destdir() {
 	expect_grep "$(cat "$T/root/usr/lib/pkgconfig/stickysync.pc")" "^libdir=/usr/lib$"
 }
 
+test_missing_packages_named_with_the_exact_command() {
+	id nobody >/dev/null 2>&1 && [ "$(id -u)" = 0 ] || skip "needs root to run as another user"
+	set +e
+	out=$(su nobody -s /bin/sh -c "scripts/need-packages dpkg no-such-package-stickysync" 2>&1)
+	rc=$?
+	set -e
+	expect_eq "$rc" 1
+	expect_line "$out" "stickysync: missing packages; run: sudo apt-get install -y no-such-package-stickysync"
+	# installed ones pass silently
+	out=$(su nobody -s /bin/sh -c "scripts/need-packages dpkg" 2>&1)
+	expect_eq "$out" ""
+}
+
 run_tests
