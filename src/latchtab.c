@@ -31,14 +31,6 @@ static inline bool word_cas(struct latch_record *r, uint64_t old, unsigned state
 					   __ATOMIC_ACQUIRE);
 }
 
-/* Publish a record its owner holds BUSY. */
-static inline void word_publish(struct latch_record *r, unsigned state)
-{
-	uint64_t w = word_load(r);
-
-	__atomic_store_n(&r->state, W_MAKE(state, W_VERSION(w) + 1, 0), __ATOMIC_RELEASE);
-}
-
 size_t latchtab_bytes(uint32_t capacity)
 {
 	return sizeof(struct latch_header) + (size_t)capacity * sizeof(struct latch_record);
@@ -128,18 +120,60 @@ static void live_add(struct latchtab *t, int delta)
 	__atomic_add_fetch(&t->hdr->live, (uint32_t)delta, __ATOMIC_ACQ_REL);
 }
 
-/* Turn an ACKED record of the key back into an ACTIVE one. */
-static int relatch(struct latchtab *t, struct latch_record *r, uint64_t w,
+/* Raise *p to at least v: the latest loss is the one that counts for
+ * deciding which fds witnessed one. */
+static void raise_seq(uint64_t *p, uint64_t v)
+{
+	uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+	while (cur < v && !__atomic_compare_exchange_n(p, &cur, v, true, __ATOMIC_RELEASE,
+						       __ATOMIC_RELAXED))
+		;
+}
+
+/*
+ * Turn an ACKED record of the key back into an ACTIVE one, in one
+ * compare-and-swap: the record never disappears from lookups.  The body is
+ * rewritten first; a status reader may see it half-written (it only reports
+ * it), a lookup reads only the key, which does not change, and latch_seq.
+ */
+static bool relatch(struct latchtab *t, struct latch_record *r, uint64_t w,
+		    const struct latch_event *ev, uint64_t seq)
+{
+	raise_seq(&r->latch_seq, seq);
+	r->error = ev->error;
+	r->when_ns = ev->when_ns;
+	r->pid = ev->pid;
+	copy_string(r->op, sizeof(r->op), ev->op);
+	copy_string(r->prog, sizeof(r->prog), ev->prog);
+	copy_string(r->path, sizeof(r->path), ev->path);
+	active_add(t, 1);
+	if (word_cas(r, w, SLOT_ACTIVE, 0))
+		return true;
+	active_add(t, -1);
+	return false;
+}
+
+/* Claim a free slot, fill it and publish it; false if another process got
+ * there first (or reclaimed it from us, thinking us dead). */
+static bool insert(struct latchtab *t, struct latch_record *r, uint64_t w,
 		   const struct latch_event *ev, uint64_t seq)
 {
-	int pid = ev->pid;
+	uint64_t busy;
 
-	if (!word_cas(r, w, SLOT_BUSY, pid))
-		return -1;
+	if (!word_cas(r, w, SLOT_BUSY, ev->pid))
+		return false;
+	busy = word_load(r);
 	fill_body(r, ev, seq);
+	if (ev->key.kind == KEY_FS)
+		__atomic_add_fetch(&t->hdr->fs_live, 1, __ATOMIC_ACQ_REL);
+	live_add(t, 1);
 	active_add(t, 1);
-	word_publish(r, SLOT_ACTIVE);
-	return 1;
+	if (word_cas(r, busy, SLOT_ACTIVE, 0))
+		return true;
+	active_add(t, -1);
+	live_add(t, -1);
+	return false;
 }
 
 int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t seq)
@@ -148,7 +182,7 @@ int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t se
 	uint32_t start = (uint32_t)hash & t->mask;
 
 	bloom_add(t, hash);
-	for (int attempt = 0; attempt < 4; attempt++) {
+	for (int attempt = 0; attempt < 8; attempt++) {
 		struct latch_record *free_slot = NULL;
 		uint64_t free_word = 0;
 
@@ -158,9 +192,13 @@ int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t se
 			unsigned s = W_STATE(w);
 
 			if (live(s) && key_equal(&r->key, &ev->key)) {
-				if (s == SLOT_ACTIVE)
+				if (s == SLOT_ACTIVE) {
+					/* already latched: keep the first error, but a
+					 * new loss counts for fds opened since */
+					raise_seq(&r->latch_seq, seq);
 					return 0;
-				if (relatch(t, r, w, ev, seq) == 1)
+				}
+				if (relatch(t, r, w, ev, seq))
 					return 1;
 				goto retry;
 			}
@@ -173,15 +211,8 @@ int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t se
 		}
 		if (!free_slot)
 			return -1;
-		if (!word_cas(free_slot, free_word, SLOT_BUSY, ev->pid))
-			goto retry;
-		fill_body(free_slot, ev, seq);
-		if (ev->key.kind == KEY_FS)
-			__atomic_add_fetch(&t->hdr->fs_live, 1, __ATOMIC_ACQ_REL);
-		live_add(t, 1);
-		active_add(t, 1);
-		word_publish(free_slot, SLOT_ACTIVE);
-		return 1;
+		if (insert(t, free_slot, free_word, ev, seq))
+			return 1;
 retry:;
 	}
 	return -1;
@@ -225,16 +256,20 @@ void latchtab_lookup(const struct latchtab *t, const struct file_key *key,
 	for (uint32_t i = 0; i <= t->mask; i++) {
 		uint32_t slot = (start + i) & t->mask;
 		const struct latch_record *r = &t->rec[slot];
-		uint64_t w = word_load(r), seq;
+		uint64_t w, seq;
+		int tries = 0;
 
+again:
+		w = word_load(r);
 		if (W_STATE(w) == SLOT_EMPTY)
 			break;
 		if (!live(W_STATE(w)) || !key_equal(&r->key, key))
 			continue;
-		seq = __atomic_load_n(&r->latch_seq, __ATOMIC_RELAXED);
+		seq = __atomic_load_n(&r->latch_seq, __ATOMIC_ACQUIRE);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (word_load(r) != w)
-			continue; /* changed under us: a concurrent relatch or ack */
+		/* changed under us (an ack or relatch): read it again */
+		if (word_load(r) != w && ++tries < 64)
+			goto again;
 		if (W_STATE(w) == SLOT_ACTIVE)
 			view->active = true;
 		if (!view->found || seq > view->latch_seq) {
@@ -264,11 +299,11 @@ int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_
 			break;
 		if (W_STATE(w) != SLOT_ACTIVE || !key_equal(&r->key, key))
 			continue;
-		if (!word_cas(r, w, SLOT_BUSY, getpid()))
-			continue;
+		/* informational fields first: the CAS alone changes the state */
 		r->ack_seq = seq;
 		r->ack_ns = now_ns;
-		word_publish(r, SLOT_ACKED);
+		if (!word_cas(r, w, SLOT_ACKED, 0))
+			continue;
 		active_add(t, -1);
 		n++;
 	}

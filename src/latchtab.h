@@ -8,19 +8,25 @@
  * and processes may die at any instruction, so every record moves between
  * states with compare-and-swap on its state word:
  *
- *   EMPTY ---claim---> BUSY(pid) ---publish---> ACTIVE <---relatch--- ACKED
- *                                                  |                     ^
- *                                                  +-----acknowledge-----+
- *   ACTIVE/ACKED ---prune---> DEAD ---claim---> BUSY(pid)
+ *   EMPTY/DEAD --claim--> BUSY(pid) --publish--> ACTIVE --acknowledge--> ACKED
+ *                                                   ^                      |
+ *                                                   +-------relatch--------+
+ *   ACTIVE/ACKED --prune--> DEAD
  *
- * Only the process holding a record BUSY writes its body; readers ignore
- * BUSY records and keep probing (a record is never moved).  A process killed
- * while holding a record BUSY leaves it BUSY; pruning reclaims it once that
- * pid no longer exists.  The header's `active` count is raised before a
- * record becomes ACTIVE and lowered after it stops being ACTIVE, so a crash
- * can leave it too high (a wasted lookup) but never too low (a missed latch).
- * `live` counts ACTIVE and ACKED records by the same rule.
- * Nothing here survives or needs fork handling: there is no lock to hold.
+ * Only a new record passes through BUSY, while its owner writes the key
+ * and body; readers skip BUSY records and keep probing (a record is never
+ * moved).  Acknowledging and relatching are single compare-and-swaps, so a
+ * latched key never vanishes from lookups, and a repeated failure of an
+ * ACTIVE key raises its latch_seq atomically.  A reader that sees the state
+ * word change while it reads a record reads it again.  A process killed
+ * while holding a new record BUSY leaves it BUSY; pruning reclaims it once
+ * that pid no longer exists, and publishing is itself a compare-and-swap, so
+ * an owner wrongly thought dead (another pid namespace) retries instead of
+ * overwriting.  The header's `active` count is raised before a record
+ * becomes ACTIVE and lowered after it stops being ACTIVE, so a crash can
+ * leave it too high (a wasted lookup) but never too low (a missed latch).
+ * `live` counts ACTIVE and ACKED records by the same rule.  Nothing here
+ * needs fork handling: there is no lock to hold.
  */
 #ifndef STICKYSYNC_LATCHTAB_H
 #define STICKYSYNC_LATCHTAB_H
