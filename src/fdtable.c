@@ -96,6 +96,13 @@ void fd_validate(int fd, const struct file_key *key)
 		entry_clear(e); /* reused for another file: open time unknown */
 	e->key = *key;
 	__atomic_or_fetch(&e->flags, FD_HAVE_KEY, __ATOMIC_RELAXED);
+	raise_high(fd); /* so that closefrom and close_range clear it */
+}
+
+void fd_note_used(int fd)
+{
+	if ((unsigned)fd < FDTAB_SIZE)
+		raise_high(fd);
 }
 
 void fd_proc_name(int fd, char *buf)

@@ -95,6 +95,8 @@ static inline bool fd_latched(int fd)
  * shim's back and the entry is reset to "opened outside the shim".
  */
 void fd_validate(int fd, const struct file_key *key);
+/* The entry holds state: make sure closefrom and close_range reach it. */
+void fd_note_used(int fd);
 
 /* "/proc/self/fd/N" into buf (at least 32 bytes). */
 void fd_proc_name(int fd, char *buf);

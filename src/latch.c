@@ -55,7 +55,7 @@ static union {
 	char bytes[sizeof(struct latch_header) + LOCAL_CAPACITY * sizeof(struct latch_record)];
 } local_mem;
 
-static int init_phase; /* 0: not started, 1: running, 2: done */
+int latch_init_phase; /* 0: not started, 1: running, 2: done */
 static pid_t init_tid;
 
 static void setup_local(void)
@@ -95,9 +95,11 @@ static void setup(const struct options *o)
 	io_gate = o->policy == POLICY_FAILSTOP || inject_active();
 }
 
+/* secure_getenv: in a setuid program (the library in /etc/ld.so.preload)
+ * the caller's variables must not choose where root writes or what fails. */
 static const char *env_lookup(const char *name)
 {
-	return getenv(name);
+	return secure_getenv(name);
 }
 
 /*
@@ -111,7 +113,7 @@ static bool claim_init(void)
 	int phase = 0, spins = 0;
 	pid_t self = gettid();
 
-	if (__atomic_compare_exchange_n(&init_phase, &phase, 1, false, __ATOMIC_ACQ_REL,
+	if (__atomic_compare_exchange_n(&latch_init_phase, &phase, 1, false, __ATOMIC_ACQ_REL,
 					__ATOMIC_ACQUIRE)) {
 		__atomic_store_n(&init_tid, self, __ATOMIC_RELAXED);
 		return true;
@@ -119,7 +121,7 @@ static bool claim_init(void)
 	while (phase == 1 && __atomic_load_n(&init_tid, __ATOMIC_RELAXED) != self &&
 	       spins++ < 100000) {
 		sched_yield();
-		phase = __atomic_load_n(&init_phase, __ATOMIC_ACQUIRE);
+		phase = __atomic_load_n(&latch_init_phase, __ATOMIC_ACQUIRE);
 	}
 	return false;
 }
@@ -128,11 +130,11 @@ void latch_init(void)
 {
 	static struct options opt; /* too large for a small thread stack */
 
-	if (__atomic_load_n(&init_phase, __ATOMIC_ACQUIRE) == 2 || !claim_init())
+	if (__atomic_load_n(&latch_init_phase, __ATOMIC_ACQUIRE) == 2 || !claim_init())
 		return;
 	config_load(&opt, env_lookup, geteuid() == 0);
 	setup(&opt);
-	__atomic_store_n(&init_phase, 2, __ATOMIC_RELEASE);
+	__atomic_store_n(&latch_init_phase, 2, __ATOMIC_RELEASE);
 }
 
 void latch_init_with(const struct options *o)
@@ -140,7 +142,7 @@ void latch_init_with(const struct options *o)
 	memset(&rt, 0, sizeof(rt));
 	memset(&local_mem, 0, sizeof(local_mem));
 	setup(o);
-	__atomic_store_n(&init_phase, 2, __ATOMIC_RELEASE);
+	__atomic_store_n(&latch_init_phase, 2, __ATOMIC_RELEASE);
 }
 
 /* ---- recording failures -------------------------------------------------- */
@@ -214,7 +216,9 @@ static int store_latch(const struct latch_event *ev, uint64_t seq)
 
 	if (rt.shared.hdr) {
 		ret = latchtab_latch(&rt.shared, ev, seq);
-		if (ret < 0 && state_prune_gone(&rt.shared, true) > 0)
+		/* Only acknowledged records of vanished files make room: an
+		 * unacknowledged path may have been renamed, not deleted. */
+		if (ret < 0 && state_prune_gone(&rt.shared, false) > 0)
 			ret = latchtab_latch(&rt.shared, ev, seq);
 		if (ret >= 0)
 			return ret;
@@ -230,9 +234,11 @@ static void mark_fd_witness(int fd, int err)
 	struct fd_entry *e = fd_entry(fd);
 	int none = 0;
 
-	if (e)
-		__atomic_compare_exchange_n(&e->latch_error, &none, err, false, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED);
+	if (!e)
+		return;
+	__atomic_compare_exchange_n(&e->latch_error, &none, err, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
+	fd_note_used(fd);
 }
 
 /* Record that a sync of key (through fd, or -1) failed with err. */
@@ -791,6 +797,7 @@ static bool maps_line_has(const char *p, unsigned long addr, struct file_key *ke
 int latch_mapped_file(const void *addr, struct file_key *key, char *path, size_t size)
 {
 	char buf[4096 + REC_PATH_MAX + 128];
+	bool skip_rest = false;
 	size_t have = 0;
 	int fd = sys_openat(AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0), found = -1;
 	ssize_t n;
@@ -802,6 +809,15 @@ int latch_mapped_file(const void *addr, struct file_key *key, char *path, size_t
 
 		have += (size_t)n;
 		buf[have] = '\0';
+		if (skip_rest) {
+			nl = strchr(buf, '\n');
+			if (!nl) {
+				have = 0;
+				continue;
+			}
+			line = nl + 1;
+			skip_rest = false;
+		}
 		while ((nl = strchr(line, '\n')) != NULL) {
 			*nl = '\0';
 			if (maps_line_has(line, (unsigned long)addr, key, path, size)) {
@@ -812,8 +828,12 @@ int latch_mapped_file(const void *addr, struct file_key *key, char *path, size_t
 		}
 		have -= (size_t)(line - buf);
 		memmove(buf, line, have);
-		if (have == sizeof(buf) - 1)
-			have = 0; /* an absurdly long line: drop it */
+		if (have == sizeof(buf) - 1) {
+			/* a line longer than the buffer (a path with many escapes):
+			 * drop it, then the rest of it up to its newline */
+			have = 0;
+			skip_rest = true;
+		}
 	}
 	sys_close(fd);
 	if (found == 0) {

@@ -60,8 +60,14 @@ static inline uint64_t latch_seq_now(void)
 	return t->hdr ? latchtab_seq(t) : 0;
 }
 
+extern int latch_init_phase;
+
+/* Is anything latched?  Initialises first if need be: a sync from another
+ * library's constructor must see the shared table too. */
 static inline bool latch_anything(void)
 {
+	if (__builtin_expect(__atomic_load_n(&latch_init_phase, __ATOMIC_ACQUIRE) != 2, 0))
+		latch_init();
 	return latchtab_any_live(&rt.shared) || latchtab_any_live(&rt.local);
 }
 

@@ -109,19 +109,20 @@ void line_prefix(struct line *l)
 static int send_syslog(const char *text, size_t len)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
-	struct line msg;
+	static const char tag[] = "<12>"; /* LOG_USER | LOG_WARNING */
+	char msg[sizeof(tag) - 1 + sizeof(((struct line *)0)->buf)];
 	int fd, ret;
 
-	line_init(&msg);
-	line_str(&msg, "<12>"); /* LOG_USER | LOG_WARNING */
-	line_str(&msg, text);
+	if (len > sizeof(msg) - (sizeof(tag) - 1))
+		len = sizeof(msg) - (sizeof(tag) - 1);
+	memcpy(msg, tag, sizeof(tag) - 1);
+	memcpy(msg + sizeof(tag) - 1, text, len);
 	fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	ret = (int)syscall(SYS_sendto, fd, msg.buf, msg.len, MSG_DONTWAIT,
+	ret = (int)syscall(SYS_sendto, fd, msg, sizeof(tag) - 1 + len, MSG_DONTWAIT,
 			   (struct sockaddr *)&addr, sizeof(addr));
 	sys_close(fd);
-	(void)len;
 	return ret < 0 ? -1 : 0;
 }
 
@@ -151,8 +152,7 @@ void log_line(struct line *l)
 	case LOG_OFF:
 		break;
 	case LOG_SYSLOG:
-		/* syslog adds its own tag; skip our "stickysync: " */
-		ret = send_syslog(l->buf, l->len + 1);
+		ret = send_syslog(l->buf, l->len); /* without the newline */
 		break;
 	case LOG_FILE:
 		ret = append_file(l->buf, l->len + 1);
@@ -161,6 +161,7 @@ void log_line(struct line *l)
 		ret = -1;
 		break;
 	}
+	/* stderr is the destination, and the fallback of the others */
 	if (ret != 0 && log_mode != LOG_OFF)
 		sys_write_all(2, l->buf, l->len + 1);
 	l->buf[l->len] = '\0';

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sys.h"
@@ -25,25 +26,6 @@ static int refuse(char *msg, size_t msglen, const char *fmt, ...)
 	return -1;
 }
 
-/* Create the missing components of dir, each 0700. */
-static void make_dirs(const char *dir)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(dir);
-
-	if (n >= sizeof(buf))
-		return;
-	memcpy(buf, dir, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(buf, 0700);
-		*p = '/';
-	}
-	mkdir(buf, 0700);
-}
-
 /* The ownership and permission rule shared by the folder and the file. */
 static const char *unsafe_reason(const struct stat *st)
 {
@@ -54,19 +36,65 @@ static const char *unsafe_reason(const struct stat *st)
 	return NULL;
 }
 
+/*
+ * Open dir one component at a time, creating missing ones (0700) when asked.
+ * A symbolic link on the way is followed only if it belongs to root or to
+ * us (another user's link could redirect our state); the folder itself must
+ * not be a link.  -1 with errno, ELOOP for a refused link.
+ */
+static int walk_to(const char *dir, bool create)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(dir);
+	char *comp = buf;
+	int dfd;
+
+	if (n >= sizeof(buf) || dir[0] != '/') {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, dir, n + 1);
+	dfd = sys_openat(AT_FDCWD, "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	while (dfd >= 0) {
+		int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC, next;
+		struct stat st;
+		char *end;
+
+		while (*comp == '/')
+			comp++;
+		if (!*comp)
+			break;
+		end = comp + strcspn(comp, "/");
+		if (*end)
+			*end++ = '\0';
+		while (*end == '/')
+			end++;
+		/* the folder itself (the last component) must not be a link */
+		if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
+		    (!*end || (st.st_uid != 0 && st.st_uid != geteuid())))
+			flags |= O_NOFOLLOW;
+		next = sys_openat(dfd, comp, flags, 0);
+		if (next < 0 && errno == ENOENT && create && mkdirat(dfd, comp, 0700) == 0)
+			next = sys_openat(dfd, comp, flags | O_NOFOLLOW, 0);
+		sys_close(dfd);
+		dfd = next;
+		comp = end;
+	}
+	return dfd;
+}
+
 static int open_dir(const char *dir, bool create, char *msg, size_t msglen)
 {
 	struct stat st;
 	const char *why;
-	int dfd;
+	int dfd = walk_to(dir, create);
 
-	if (create)
-		make_dirs(dir);
-	dfd = sys_openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (dfd < 0) {
 		if (errno == ELOOP || errno == ENOTDIR)
 			return refuse(msg, msglen,
-				      "state folder %s is a symbolic link or not a folder; refused", dir);
+				      "state folder %s is reached through a symbolic link (or is not a "
+				      "folder); refused",
+				      dir);
 		return refuse(msg, msglen, "state folder %s cannot be opened: %s", dir,
 			      strerror(errno));
 	}
@@ -89,10 +117,15 @@ static int create_table(int dfd, uint32_t capacity)
 {
 	char tmp[64];
 	size_t len = latchtab_bytes(capacity);
+	struct timespec now;
 	void *mem;
 	int fd, ret = -1;
 
-	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", STATE_FILE, (int)getpid());
+	/* pid and time: a name left by a crashed process with a recycled pid
+	 * (common in containers) does not block creation forever */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	snprintf(tmp, sizeof(tmp), ".%s.%d.%ld%09ld.tmp", STATE_FILE, (int)getpid(),
+		 (long)now.tv_sec, now.tv_nsec);
 	fd = sys_openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;

@@ -60,7 +60,16 @@ test_unsafe_state_folders_are_refused() {
 	expect_line "$out" "fsync h1 = -1 EIO"
 	mkdir -m 700 "$T/real" && ln -s "$T/real" "$T/link"
 	out=$(shim STICKYSYNC_STATE="$T/link" "$PROBE" open h1 "$T/f2" rwc 2>&1)
-	expect_grep "$out" "state folder $T/link is a symbolic link or not a folder; refused"
+	expect_grep "$out" "state folder $T/link is reached through a symbolic link \(or is not a folder\); refused"
+	# a link of our own on the way is followed; another user's is not
+	mkdir -m 700 "$T/real/s"
+	out=$(shim STICKYSYNC_STATE="$T/link/s" "$PROBE" open h1 "$T/f4" rwc 2>&1)
+	expect_no_grep "$out" "refused"
+	if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+		ln -s "$T/real" "$T/their-link" && chown -h nobody "$T/their-link"
+		out=$(shim STICKYSYNC_STATE="$T/their-link/s" "$PROBE" open h1 "$T/f5" rwc 2>&1)
+		expect_grep "$out" "state folder $T/their-link/s is reached through a symbolic link"
+	fi
 	if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 		mkdir -m 700 "$T/theirs" && chown nobody "$T/theirs"
 		out=$(shim STICKYSYNC_STATE="$T/theirs" "$PROBE" open h1 "$T/f3" rwc 2>&1)
@@ -92,16 +101,32 @@ test_full_table_keeps_latches_in_process_loudly() {
 	expect_eq "$(grep -c '^fsync h2 = -1 EIO$' <<<"$out")" 20
 }
 
-test_full_table_prunes_records_of_deleted_files() {
-	shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/gone" rwc fsync h1 >/dev/null
-	rm "$T/gone"
-	# a full table prunes the records of deleted files and so finds room
+fill_table() { # N: latch N new files in a 16-record table
 	local i args=()
-	for i in $(seq 1 16); do
+	for i in $(seq 1 "$1"); do
 		args+=(open h1 "$T/k$i" rwc fsync h1)
 	done
-	out=$(shim STICKYSYNC_STATE_CAPACITY=16 FAULT_COUNT=16 "$PROBE" "${args[@]}" 2>&1)
+	shim STICKYSYNC_STATE_CAPACITY=16 FAULT_COUNT="$1" "$PROBE" "${args[@]}" 2>&1
+}
+
+test_full_table_prunes_acknowledged_records_of_deleted_files() {
+	shim STICKYSYNC_STATE_CAPACITY=16 STICKYSYNC_LOG=off "$PROBE" open h1 "$T/gone" rwc fsync h1 \
+		open h2 "$T/gone" rw ack h2 >/dev/null
+	rm "$T/gone"
+	out=$(fill_table 16)
 	expect_no_grep "$out" "full"
+	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 16
+}
+
+# A vanished path may be a rename (PostgreSQL recycles WAL segments so):
+# an unacknowledged latch is never pruned to make room.
+test_full_table_keeps_unacknowledged_latch_of_renamed_file() {
+	shim STICKYSYNC_STATE_CAPACITY=16 STICKYSYNC_LOG=off "$PROBE" open h1 "$T/seg" rwc fsync h1 >/dev/null
+	mv "$T/seg" "$T/seg.recycled"
+	out=$(fill_table 16)
+	expect_grep "$out" "the shared latch table is full"
+	out=$(shim_only "$PROBE" open h1 "$T/seg.recycled" rw fsync h1)
+	expect_line "$out" "fsync h1 = -1 EIO"
 }
 
 run_tests
