@@ -3,6 +3,8 @@
 #include "gate.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -83,6 +85,38 @@ bool gate_truncate(int fd, off_t len, int *ret)
 	if (fd_injectable(fd, path, sizeof(path)) && inject_records(&inject_rules, path))
 		undo_record_truncate(fd, len);
 	return false;
+}
+
+/* The absolute form of path (relative to dirfd), for matching globs. */
+static void absolute_path(int dirfd, const char *path, char *buf, size_t size)
+{
+	char base[REC_PATH_MAX];
+	size_t n;
+
+	if (path[0] == '/') {
+		n = strnlen(path, size - 1);
+		memcpy(buf, path, n);
+		buf[n] = '\0';
+		return;
+	}
+	if (dirfd == AT_FDCWD) {
+		if (!getcwd(base, sizeof(base)))
+			base[0] = '\0';
+	} else {
+		fd_path(dirfd, base, sizeof(base));
+	}
+	snprintf(buf, size, "%s/%s", base, path);
+}
+
+void gate_open(int dirfd, const char *path, int flags)
+{
+	char abs[REC_PATH_MAX];
+
+	if (!(flags & O_TRUNC) || !inject_active() || !path)
+		return;
+	absolute_path(dirfd, path, abs, sizeof(abs));
+	if (inject_records(&inject_rules, abs))
+		undo_record_path_truncate(dirfd, path);
 }
 
 bool gate_read(int fd)

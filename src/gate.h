@@ -19,6 +19,8 @@ bool gate_write(int fd, enum op op, const struct iovec *iov, int cnt, off_t off,
 bool gate_write1(int fd, enum op op, const void *buf, size_t n, off_t off, ssize_t *ret);
 bool gate_truncate(int fd, off_t len, int *ret);
 bool gate_read(int fd);
+/* Before an open with flags: records what a truncation destroys. */
+void gate_open(int dirfd, const char *path, int flags);
 bool gate_sync(int fd, enum op op, int *ret);
 bool gate_msync(void *addr, int *ret);
 /* A sync of fd (-1: every file) succeeded. */

@@ -554,15 +554,13 @@ int latch_syncfs_result(int fd, int ret)
 	return refuse(fd, OP_SYNCFS, &v, ret, saved);
 }
 
-ssize_t latch_write_failed(int fd, enum op op, ssize_t ret)
+/* A failed write that was a sync: latch its file. */
+static ssize_t sync_write_failed(int fd, enum op op, ssize_t ret)
 {
-	int saved = errno, oflags;
+	int saved = errno;
 	struct file_key key;
 
-	if (!write_error_latches(saved))
-		return ret;
-	oflags = sys_fcntl(fd, F_GETFL, 0);
-	if (oflags < 0 || !(oflags & O_DSYNC) || key_from_fd(fd, &key) != 0) {
+	if (!write_error_latches(saved) || key_from_fd(fd, &key) != 0) {
 		errno = saved;
 		return ret;
 	}
@@ -571,6 +569,19 @@ ssize_t latch_write_failed(int fd, enum op op, ssize_t ret)
 	record_failure(fd, &key, op, saved, NULL);
 	errno = saved;
 	return ret;
+}
+
+ssize_t latch_write_failed(int fd, enum op op, ssize_t ret)
+{
+	int saved = errno, oflags;
+
+	if (!write_error_latches(saved))
+		return ret;
+	oflags = sys_fcntl(fd, F_GETFL, 0);
+	errno = saved;
+	if (oflags < 0 || !(oflags & O_DSYNC))
+		return ret;
+	return sync_write_failed(fd, op, ret);
 }
 
 /* A successful write to an O_SYNC/O_DSYNC fd is a sync of a latched file. */
@@ -594,13 +605,30 @@ static ssize_t dsync_write_done(int fd, enum op op, ssize_t ret)
 	return refuse(fd, op, &v, (int)ret, saved) < 0 ? -1 : ret;
 }
 
-ssize_t latch_write_noted(int fd, enum op op, ssize_t ret)
+/* Returns the fd's write state before. */
+static uint8_t mark_written(int fd)
 {
-	uint8_t st = __atomic_load_n(&fdtab[fd].wstate, __ATOMIC_RELAXED);
+	uint8_t st;
 
+	if ((unsigned)fd >= FDTAB_SIZE)
+		return 0;
+	st = __atomic_load_n(&fdtab[fd].wstate, __ATOMIC_RELAXED);
 	if (!(st & W_WRITTEN))
 		__atomic_store_n(&fdtab[fd].wstate, st | W_WRITTEN, __ATOMIC_RELAXED);
-	return (st & W_DSYNC) ? dsync_write_done(fd, op, ret) : ret;
+	return st;
+}
+
+ssize_t latch_sync_write_result(int fd, enum op op, ssize_t ret)
+{
+	if (ret < 0)
+		return sync_write_failed(fd, op, ret);
+	mark_written(fd);
+	return dsync_write_done(fd, op, ret);
+}
+
+ssize_t latch_write_noted(int fd, enum op op, ssize_t ret)
+{
+	return (mark_written(fd) & W_DSYNC) ? dsync_write_done(fd, op, ret) : ret;
 }
 
 bool latch_io_refused(int fd, enum op op)

@@ -78,6 +78,8 @@ int latch_msync_result(void *addr, size_t len, int flags, int ret);
 
 /* Write-family bookkeeping after the real call. */
 ssize_t latch_write_failed(int fd, enum op op, ssize_t ret);
+/* A write that is a sync whatever the fd's flags (pwritev2 RWF_DSYNC). */
+ssize_t latch_sync_write_result(int fd, enum op op, ssize_t ret);
 /* A write succeeded on an fd not yet marked written, or opened O_DSYNC. */
 ssize_t latch_write_noted(int fd, enum op op, ssize_t ret);
 

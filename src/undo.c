@@ -145,18 +145,24 @@ static void save_range(struct undo_file *f, int rfd, off_t off, size_t len, size
 	free(buf);
 }
 
+/* Where a write will land: at the end for O_APPEND (whatever offset a
+ * pwrite names: Linux ignores it), else at off, or the file position. */
+static off_t write_offset(int fd, off_t off)
+{
+	int fl = sys_fcntl(fd, F_GETFL, 0);
+	struct stat st;
+
+	if (fl >= 0 && (fl & O_APPEND))
+		return fstat(fd, &st) == 0 ? st.st_size : -1;
+	return off >= 0 ? off : lseek(fd, 0, SEEK_CUR);
+}
+
 void undo_record_write(int fd, off_t off, size_t len)
 {
 	int saved = errno, rfd;
 	struct undo_file *f;
 
-	if (off < 0) {
-		int fl = sys_fcntl(fd, F_GETFL, 0);
-		struct stat st;
-
-		off = (fl >= 0 && (fl & O_APPEND) && fstat(fd, &st) == 0) ? st.st_size
-									 : lseek(fd, 0, SEEK_CUR);
-	}
+	off = write_offset(fd, off);
 	rfd = reopen(fd, O_RDONLY);
 	pthread_mutex_lock(&undo_lock);
 	f = file_of(fd, true);
@@ -165,6 +171,17 @@ void undo_record_write(int fd, off_t off, size_t len)
 	pthread_mutex_unlock(&undo_lock);
 	if (rfd >= 0)
 		sys_close(rfd);
+	errno = saved;
+}
+
+void undo_record_path_truncate(int dirfd, const char *path)
+{
+	int saved = errno, fd = sys_openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+
+	if (fd >= 0) {
+		undo_record_truncate(fd, 0);
+		sys_close(fd);
+	}
 	errno = saved;
 }
 

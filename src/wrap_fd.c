@@ -30,9 +30,9 @@ EXPORT int fclose(FILE *fp)
 
 	if (fd < 0)
 		return REAL(fclose)(fp);
-	/* stdio's own writes bypass the write wrappers: a stream with pending
-	 * output may lose it at close. */
-	latch_close_prepare(fd, __fwriting(fp) && __fpending(fp) > 0, &c);
+	/* stdio's own writes bypass the write wrappers: any stream open for
+	 * writing may have written, and may lose it at close. */
+	latch_close_prepare(fd, __fwritable(fp), &c);
 	ret = REAL(fclose)(fp);
 	return latch_close_result(fd, OP_FCLOSE, &c, ret);
 }

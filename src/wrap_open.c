@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "export.h"
+#include "gate.h"
 #include "latch.h"
 #include "real.h"
 
@@ -29,9 +30,13 @@ int __openat64_2(int dirfd, const char *path, int flags);
 		}                                                                   \
 	} while (0)
 
-#define OPEN_CALL(flags, call)                                                      \
+/* The injector must see a truncating open before it destroys the content
+ * that lose=old would put back. */
+#define OPEN_CALL(dirfd, path, flags, call)                                         \
 	do {                                                                        \
 		uint64_t seq_ = latch_seq_now();                                    \
+		if (__builtin_expect(io_gate, 0))                                   \
+			gate_open(dirfd, path, flags);                              \
 		return latch_opened(call, flags, seq_);                             \
 	} while (0)
 
@@ -40,7 +45,7 @@ EXPORT int open(const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	TAKE_MODE(flags, mode);
-	OPEN_CALL(flags, REAL(open)(path, flags, mode));
+	OPEN_CALL(AT_FDCWD, path, flags, REAL(open)(path, flags, mode));
 }
 
 EXPORT int open64(const char *path, int flags, ...)
@@ -48,17 +53,17 @@ EXPORT int open64(const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	TAKE_MODE(flags, mode);
-	OPEN_CALL(flags, REAL(open64)(path, flags, mode));
+	OPEN_CALL(AT_FDCWD, path, flags, REAL(open64)(path, flags, mode));
 }
 
 EXPORT int __open_2(const char *path, int flags)
 {
-	OPEN_CALL(flags, REAL(__open_2)(path, flags));
+	OPEN_CALL(AT_FDCWD, path, flags, REAL(__open_2)(path, flags));
 }
 
 EXPORT int __open64_2(const char *path, int flags)
 {
-	OPEN_CALL(flags, REAL(__open64_2)(path, flags));
+	OPEN_CALL(AT_FDCWD, path, flags, REAL(__open64_2)(path, flags));
 }
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...)
@@ -66,7 +71,7 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	TAKE_MODE(flags, mode);
-	OPEN_CALL(flags, REAL(openat)(dirfd, path, flags, mode));
+	OPEN_CALL(dirfd, path, flags, REAL(openat)(dirfd, path, flags, mode));
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...)
@@ -74,27 +79,33 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	TAKE_MODE(flags, mode);
-	OPEN_CALL(flags, REAL(openat64)(dirfd, path, flags, mode));
+	OPEN_CALL(dirfd, path, flags, REAL(openat64)(dirfd, path, flags, mode));
 }
 
 EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	OPEN_CALL(flags, REAL(__openat_2)(dirfd, path, flags));
+	OPEN_CALL(dirfd, path, flags, REAL(__openat_2)(dirfd, path, flags));
 }
 
 EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
-	OPEN_CALL(flags, REAL(__openat64_2)(dirfd, path, flags));
+	OPEN_CALL(dirfd, path, flags, REAL(__openat64_2)(dirfd, path, flags));
 }
 
 EXPORT int creat(const char *path, mode_t mode)
 {
-	OPEN_CALL(O_CREAT | O_WRONLY | O_TRUNC, REAL(creat)(path, mode));
+	OPEN_CALL(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, REAL(creat)(path, mode));
 }
 
 EXPORT int creat64(const char *path, mode_t mode)
 {
-	OPEN_CALL(O_CREAT | O_WRONLY | O_TRUNC, REAL(creat64)(path, mode));
+	OPEN_CALL(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, REAL(creat64)(path, mode));
+}
+
+/* fopen's "w" truncates. */
+static int stream_flags(const char *mode)
+{
+	return mode && mode[0] == 'w' ? O_TRUNC : 0;
 }
 
 /* stdio opens its fd inside libc, past our open wrappers. */
@@ -111,6 +122,8 @@ EXPORT FILE *fopen(const char *path, const char *mode)
 {
 	uint64_t seq = latch_seq_now();
 
+	if (__builtin_expect(io_gate, 0))
+		gate_open(AT_FDCWD, path, stream_flags(mode));
 	return stream_opened(REAL(fopen)(path, mode), seq);
 }
 
@@ -118,6 +131,8 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 {
 	uint64_t seq = latch_seq_now();
 
+	if (__builtin_expect(io_gate, 0))
+		gate_open(AT_FDCWD, path, stream_flags(mode));
 	return stream_opened(REAL(fopen64)(path, mode), seq);
 }
 
@@ -131,7 +146,11 @@ EXPORT FILE *freopen(const char *path, const char *mode, FILE *fp)
 {
 	uint64_t seq = latch_seq_now();
 	int old = stream_fd(fp);
-	FILE *ret = REAL(freopen)(path, mode, fp);
+	FILE *ret;
+
+	if (__builtin_expect(io_gate, 0) && path)
+		gate_open(AT_FDCWD, path, stream_flags(mode));
+	ret = REAL(freopen)(path, mode, fp);
 
 	fd_closed(old);
 	return stream_opened(ret, seq);
@@ -141,7 +160,11 @@ EXPORT FILE *freopen64(const char *path, const char *mode, FILE *fp)
 {
 	uint64_t seq = latch_seq_now();
 	int old = stream_fd(fp);
-	FILE *ret = REAL(freopen64)(path, mode, fp);
+	FILE *ret;
+
+	if (__builtin_expect(io_gate, 0) && path)
+		gate_open(AT_FDCWD, path, stream_flags(mode));
+	ret = REAL(freopen64)(path, mode, fp);
 
 	fd_closed(old);
 	return stream_opened(ret, seq);

@@ -22,41 +22,57 @@
  * failstop or the injector is on.  Keeping both out of the hot path spares
  * it the register spills they would need.
  */
-#define WRITE_WRAPPER(name, op, params, args, gate)                                 \
+#define WRITE_WRAPPER_R(name, op, params, args, gate, result)                       \
 	static __attribute__((noinline, cold)) ssize_t slow_##name params           \
 	{                                                                           \
-		ssize_t ret;                                                        \
+		ssize_t ret_;                                                       \
 		if (io_gate && (gate))                                              \
-			return ret;                                                 \
-		return latch_write_result(fd, op, REAL(name) args);                 \
+			return ret_;                                                \
+		ret_ = REAL(name) args;                                             \
+		return result;                                                      \
 	}                                                                           \
 	EXPORT ssize_t name params                                                  \
 	{                                                                           \
 		__typeof__(real_##name) fn = __atomic_load_n(&real_##name, __ATOMIC_RELAXED); \
+		ssize_t ret_;                                                       \
 		if (__builtin_expect(io_gate || !fn, 0))                            \
 			return slow_##name args;                                    \
-		return latch_write_result(fd, op, fn args);                         \
+		ret_ = fn args;                                                     \
+		return result;                                                      \
 	}
 
+#define WRITE_WRAPPER(name, op, params, args, gate)                                 \
+	WRITE_WRAPPER_R(name, op, params, args, gate, latch_write_result(fd, op, ret_))
+
+/* pwritev2 with RWF_DSYNC or RWF_SYNC is a sync of what it writes. */
+static inline ssize_t pwritev2_result(int fd, int flags, ssize_t ret)
+{
+	if (__builtin_expect(flags & (RWF_DSYNC | RWF_SYNC), 0))
+		return latch_sync_write_result(fd, OP_PWRITEV, ret);
+	return latch_write_result(fd, OP_PWRITEV, ret);
+}
+
 WRITE_WRAPPER(write, OP_WRITE, (int fd, const void *buf, size_t n), (fd, buf, n),
-	      gate_write1(fd, OP_WRITE, buf, n, -1, &ret))
+	      gate_write1(fd, OP_WRITE, buf, n, -1, &ret_))
 WRITE_WRAPPER(pwrite, OP_PWRITE, (int fd, const void *buf, size_t n, off_t off),
-	      (fd, buf, n, off), gate_write1(fd, OP_PWRITE, buf, n, off, &ret))
+	      (fd, buf, n, off), gate_write1(fd, OP_PWRITE, buf, n, off, &ret_))
 WRITE_WRAPPER(pwrite64, OP_PWRITE, (int fd, const void *buf, size_t n, off64_t off),
-	      (fd, buf, n, off), gate_write1(fd, OP_PWRITE, buf, n, off, &ret))
+	      (fd, buf, n, off), gate_write1(fd, OP_PWRITE, buf, n, off, &ret_))
 WRITE_WRAPPER(writev, OP_WRITEV, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),
-	      gate_write(fd, OP_WRITEV, iov, cnt, -1, &ret))
+	      gate_write(fd, OP_WRITEV, iov, cnt, -1, &ret_))
 WRITE_WRAPPER(pwritev, OP_PWRITEV, (int fd, const struct iovec *iov, int cnt, off_t off),
-	      (fd, iov, cnt, off), gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret))
+	      (fd, iov, cnt, off), gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret_))
 WRITE_WRAPPER(pwritev64, OP_PWRITEV, (int fd, const struct iovec *iov, int cnt, off64_t off),
-	      (fd, iov, cnt, off), gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret))
+	      (fd, iov, cnt, off), gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret_))
 /* pwritev2 with offset -1 writes at the file position, like writev. */
-WRITE_WRAPPER(pwritev2, OP_PWRITEV,
-	      (int fd, const struct iovec *iov, int cnt, off_t off, int flags),
-	      (fd, iov, cnt, off, flags), gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret))
-WRITE_WRAPPER(pwritev64v2, OP_PWRITEV,
-	      (int fd, const struct iovec *iov, int cnt, off64_t off, int flags),
-	      (fd, iov, cnt, off, flags), gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret))
+WRITE_WRAPPER_R(pwritev2, OP_PWRITEV,
+		(int fd, const struct iovec *iov, int cnt, off_t off, int flags),
+		(fd, iov, cnt, off, flags), gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret_),
+		pwritev2_result(fd, flags, ret_))
+WRITE_WRAPPER_R(pwritev64v2, OP_PWRITEV,
+		(int fd, const struct iovec *iov, int cnt, off64_t off, int flags),
+		(fd, iov, cnt, off, flags), gate_write(fd, OP_PWRITEV, iov, cnt, off, &ret_),
+		pwritev2_result(fd, flags, ret_))
 
 EXPORT int ftruncate(int fd, off_t len)
 {

@@ -201,10 +201,16 @@ static int step(char **a)
 			r = pwritev64(fd, iov, 2, off);
 		else if (strcmp(op, "pwritev2") == 0)
 			r = pwritev2(fd, iov, 2, off, 0);
+		else if (strcmp(op, "pwritev2d") == 0) /* each write a sync */
+			r = pwritev2(fd, iov, 2, off, RWF_DSYNC);
 		else
 			r = pwritev64v2(fd, iov, 2, off, 0);
 		show(op, a[1], r, errno);
 		return op[0] == 'p' ? 4 : 3;
+	}
+	if (strcmp(op, "fputs") == 0) { /* buffered: written at fflush/fclose */
+		show(op, a[1], fputs(a[2], streams[h]) < 0 ? -1 : 0, errno);
+		return 3;
 	}
 	if (strcmp(op, "read") == 0) {
 		char buf[256];

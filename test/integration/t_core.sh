@@ -51,6 +51,15 @@ test_every_write_spelling_on_dsync_latches() {
 	expect_eq "$(grep -c ' = 4$' <<<"$out")" 8
 }
 
+test_pwritev2_with_rwf_dsync_is_a_sync() {
+	out=$(shim FAULT_OPS=write STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc pwritev2d h1 data 0 fsync h1)
+	expect_line "$out" "pwritev2d h1 = -1 EIO"
+	expect_line "$out" "fsync h1 = -1 EIO"
+	# and a good one on a latched file reports the loss
+	out=$(shim_only STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rw pwritev2d h1 data 0)
+	expect_line "$out" "pwritev2d h1 = -1 EIO"
+}
+
 test_failed_write_without_dsync_does_not_latch() {
 	out=$(shim FAULT_OPS=write STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc write h1 A fsync h1)
 	expect_line "$out" "write h1 = -1 EIO"

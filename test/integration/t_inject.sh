@@ -86,6 +86,29 @@ test_lose_keep_and_spilling() {
 	expect_eq "$(cat "$T/s")" "AAAA"
 }
 
+test_lose_old_undoes_a_truncating_open() {
+	printf OLDCONTENT >"$T/f"
+	inj STICKYSYNC_INJECT='op=fsync,lose=old' "$PROBE" open h1 "$T/f" rwt write h1 new fsync h1 >/dev/null
+	expect_eq "$(cat "$T/f")" "OLDCONTENT"
+	printf OLDCONTENT >"$T/g"
+	inj STICKYSYNC_INJECT='op=fsync,lose=old' "$PROBE" creat h1 "$T/g" w write h1 new fsync h1 >/dev/null
+	expect_eq "$(cat "$T/g")" "OLDCONTENT"
+}
+
+test_lose_zero_of_an_append_write_zeroes_the_appended_bytes() {
+	inj STICKYSYNC_INJECT='op=fsync,nth=2,lose=zero' "$PROBE" open h1 "$T/f" rwca write h1 AA fsync h1 \
+		pwrite h1 BB 0 fsync h1 >/dev/null
+	expect_eq "$(od -An -c "$T/f" | tr -s ' ')" " A A \\0 \\0"
+}
+
+test_injected_fclose_failure_latches_a_written_stream() {
+	: >"$T/s"
+	out=$(inj STICKYSYNC_INJECT='op=close,path=*/s' "$PROBE" fopen h1 "$T/s" rw fputs h1 data \
+		fclose h1 open h2 "$T/s" rw fsync h2)
+	expect_line "$out" "fclose h1 = -1 EIO"
+	expect_line "$out" "fsync h2 = -1 EIO"
+}
+
 test_only_the_loss_since_the_last_good_sync() {
 	inj STICKYSYNC_INJECT='op=fsync,nth=3,lose=old' "$PROBE" open h1 "$T/f" rwc write h1 AA fsync h1 \
 		write h1 BB fsync h1 write h1 CC fsync h1 >/dev/null
