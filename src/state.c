@@ -74,7 +74,9 @@ static int walk_to(const char *dir, bool create)
 		    (!*end || (st.st_uid != 0 && st.st_uid != geteuid())))
 			flags |= O_NOFOLLOW;
 		next = sys_openat(dfd, comp, flags, 0);
-		if (next < 0 && errno == ENOENT && create && mkdirat(dfd, comp, 0700) == 0)
+		/* another process may create it at the same moment: fine */
+		if (next < 0 && errno == ENOENT && create &&
+		    (mkdirat(dfd, comp, 0700) == 0 || errno == EEXIST))
 			next = sys_openat(dfd, comp, flags | O_NOFOLLOW, 0);
 		sys_close(dfd);
 		dfd = next;
