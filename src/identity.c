@@ -17,6 +17,9 @@ static void key_fill(struct file_key *key, const struct statx *stx)
 	key->kind = KEY_FILE;
 	key->dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
 	key->ino = stx->stx_ino;
+	if ((stx->stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	    (stx->stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		key->flags |= KEYF_MOUNT_ROOT;
 	if ((stx->stx_mask & STATX_BTIME) &&
 	    (stx->stx_btime.tv_sec != 0 || stx->stx_btime.tv_nsec != 0)) {
 		key->btime_sec = stx->stx_btime.tv_sec;

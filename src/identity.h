@@ -39,6 +39,7 @@ struct file_key {
 
 #define KEYF_BTIME 1u /* btime_* are valid */
 #define KEYF_GEN 2u   /* gen is valid */
+#define KEYF_MOUNT_ROOT 4u /* the file is the root of its filesystem's mount */
 
 /* Identity of an open fd; -1 with errno on failure.  One system call when the
  * filesystem reports birth times, two otherwise. */
@@ -47,6 +48,13 @@ int key_from_fd(int fd, struct file_key *key);
 int key_from_path(const char *path, struct file_key *key);
 /* Add the inode generation, where the filesystem has one (an ioctl). */
 void key_add_generation(struct file_key *key, int fd);
+/* Does acknowledging this file acknowledge its whole filesystem too?  Only
+ * its root does: a failed syncfs lost data of unknown files. */
+static inline bool key_is_mount_root(const struct file_key *key)
+{
+	return key->flags & KEYF_MOUNT_ROOT;
+}
+
 /* Identity of the filesystem holding fd's file. */
 void key_fs_of(const struct file_key *file, struct file_key *fs);
 

@@ -702,10 +702,12 @@ static int acknowledge(const struct file_key *key)
 	key_fs_of(key, &fs);
 	if (rt.shared.hdr) {
 		n += latchtab_acknowledge(&rt.shared, key, seq, now);
-		n += latchtab_acknowledge(&rt.shared, &fs, seq, now);
+		if (key_is_mount_root(key))
+			n += latchtab_acknowledge(&rt.shared, &fs, seq, now);
 	}
 	n += latchtab_acknowledge(&rt.local, key, seq, now);
-	n += latchtab_acknowledge(&rt.local, &fs, seq, now);
+	if (key_is_mount_root(key))
+		n += latchtab_acknowledge(&rt.local, &fs, seq, now);
 	return n;
 }
 

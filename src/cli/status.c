@@ -158,9 +158,10 @@ static bool by_key(const struct latch_record *rec, void *arg)
 {
 	const struct ack_target *t = arg;
 
-	/* The filesystem's latch too, as acknowledging through an fd does: a
-	 * failed syncfs refuses syncs of every file on it. */
-	return t->have_key && (key_equal(&rec->key, &t->key) || key_equal(&rec->key, &t->fs));
+	/* The filesystem's latch (a failed syncfs) only through its root, as
+	 * acknowledging through an fd does: it lost data of unknown files. */
+	return t->have_key && (key_equal(&rec->key, &t->key) ||
+			       (key_is_mount_root(&t->key) && key_equal(&rec->key, &t->fs)));
 }
 
 /* The file is gone or was replaced: its latch is found by the path it had. */

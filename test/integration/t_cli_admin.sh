@@ -262,8 +262,12 @@ test_ack_filesystem_latch() {
 	: >"$T/other"
 	runc shim_only "$PROBE" open h1 "$T/other" rw fsync h1
 	expect_line "$out" "fsync h1 = -1 EIO"
-	# acknowledging a file on it acknowledges the filesystem, as through an fd
+	# a file on it does not acknowledge the filesystem's loss; its root does
 	runc cli ack "$T/other"
+	expect_eq "$rc" 1
+	runc shim_only "$PROBE" open h1 "$T/other" rw fsync h1
+	expect_line "$out" "fsync h1 = -1 EIO"
+	runc cli ack "$(stat -c %m "$T")"
 	expect_eq "$rc" 0
 	expect_grep "$out" "^acknowledged filesystem [0-9]+:[0-9]+ \(synced through $T/fs\): EIO in syncfs"
 	runc shim_only "$PROBE" open h1 "$T/other" rw fsync h1

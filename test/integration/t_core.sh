@@ -119,13 +119,18 @@ test_syncfs_reports_a_latched_file_on_the_filesystem() {
 }
 
 test_failed_syncfs_latches_the_whole_filesystem() {
+	local root
+	root=$(stat -c %m "$T")
 	out=$(shim FAULT_OPS=syncfs STICKYSYNC_LOG=off "$PROBE" open h1 "$T/a" rwc syncfs h1 \
-		open h2 "$T/other" rwc fsync h2 syncfs h2 open h3 "$T/a" rw ack h3 fsync h2)
+		open h2 "$T/other" rwc fsync h2 syncfs h2 open h3 "$T/a" rw ack h3 fsync h2 \
+		open h4 "$root" r ack h4 fsync h2)
 	expect_line "$out" "syncfs h1 = -1 EIO"
 	expect_line "$out" "syncfs h2 = -1 EIO"
-	expect_eq "$(grep -c '^fsync h2 = -1 EIO$' <<<"$out")" 1
-	# h2 was opened after the filesystem latched: once acknowledged, it syncs
+	# acknowledging one file does not acknowledge the filesystem's loss...
 	expect_line "$out" "ack h3 = 0"
+	expect_eq "$(grep -c '^fsync h2 = -1 EIO$' <<<"$out")" 2
+	# ...its root does; h2 was opened after the loss, so it syncs again
+	expect_line "$out" "ack h4 = 0"
 	expect_line "$out" "fsync h2 = 0"
 }
 
