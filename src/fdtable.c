@@ -21,6 +21,7 @@ static void raise_high(int fd)
 static void entry_clear(struct fd_entry *e)
 {
 	__atomic_store_n(&e->open_seq, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->clean_seq, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->latch_error, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->flags, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->wstate, 0, __ATOMIC_RELAXED);
@@ -53,6 +54,8 @@ void fd_duplicated(int oldfd, int newfd)
 	__atomic_store_n(&dst->latch_error, __atomic_load_n(&src->latch_error, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&dst->open_seq, __atomic_load_n(&src->open_seq, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->clean_seq, __atomic_load_n(&src->clean_seq, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&dst->wstate, __atomic_load_n(&src->wstate, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);

@@ -48,6 +48,10 @@ struct fd_entry {
 	/* Table sequence number read just before the fd was opened; 0 when the
 	 * fd was not opened through the shim (the open time is unknown). */
 	uint64_t open_seq;
+	/* The table's sequence number when a sync on this fd was last judged
+	 * clean: while it has not moved (no latch or acknowledgment anywhere),
+	 * the verdict stands and needs no lookup. */
+	uint64_t clean_seq;
 	uint32_t flags;
 	int32_t latch_error; /* non-zero: this open file description saw a loss */
 	/* W_* bits: what the write path must know, in a byte of its own so the

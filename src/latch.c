@@ -264,6 +264,9 @@ static void record_failure(int fd, const struct file_key *key, enum op op, int e
 	}
 	ev.path = path;
 	stored = store_latch(&ev, latchtab_next_seq(seq_table()));
+	/* Move the sequence again now that the record is visible: a sync that
+	 * judged its fd clean between the two numbers must judge again. */
+	latchtab_next_seq(seq_table());
 	mark_fd_witness(fd, err);
 	report_failure(&ev, fd, stored);
 	if (rt.opt.policy == POLICY_ABORT)
@@ -493,8 +496,10 @@ static int judge_fd(int fd, struct file_key *key, struct verdict *v)
 int latch_sync_result(int fd, enum op op, int ret)
 {
 	int saved = errno;
+	struct fd_entry *e = fd_entry(fd);
 	struct file_key key;
 	struct verdict v;
+	uint64_t now;
 
 	if (ret == 0 && !fd_latched(fd) && !latch_anything()) {
 		/* the common case: nothing latched anywhere */
@@ -512,12 +517,18 @@ int latch_sync_result(int fd, enum op op, int ret)
 		errno = saved;
 		return ret;
 	}
+	now = latch_seq_now();
+	if (e && !fd_latched(fd) && __atomic_load_n(&e->clean_seq, __ATOMIC_RELAXED) == now)
+		goto clean; /* nothing latched or acknowledged since it was judged clean */
 	if (judge_fd(fd, &key, &v) != 0) {
 		errno = saved;
 		return ret;
 	}
 	if (v.latched)
 		return refuse(fd, op, &v, ret, saved);
+	if (e)
+		__atomic_store_n(&e->clean_seq, now, __ATOMIC_RELAXED);
+clean:
 	if (op != OP_SYNC_FILE_RANGE)
 		fd_mark_synced(fd);
 	errno = saved;

@@ -173,6 +173,25 @@ START_TEST(close_failure_latches_written_file)
 }
 END_TEST
 
+/* A verdict cached as clean does not survive a new latch of the file. */
+START_TEST(clean_verdict_is_judged_again_after_a_latch)
+{
+	char other[PATH_MAX + 8];
+	int fd_other, fd1, fd2;
+
+	snprintf(other, sizeof(other), "%s/other", dir);
+	fd_other = latch_opened(open(other, O_RDWR | O_CREAT, 0600), O_RDWR, latch_seq_now());
+	sync_with(fd_other, EIO); /* something is latched: syncs are judged */
+	fd1 = open_tracked(O_RDWR);
+	ck_assert_int_eq(sync_with(fd1, 0), 0);
+	ck_assert_int_eq(sync_with(fd1, 0), 0); /* the cached clean verdict */
+	fd2 = open_tracked(O_RDWR);
+	sync_with(fd2, EIO);
+	ck_assert_int_eq(sync_with(fd1, 0), -1);
+	ck_assert_int_eq(errno, EIO);
+}
+END_TEST
+
 /* An fd closed and reused behind the table's back (a raw close) keeps a
  * stale entry; it must not make the new file's syncs fail. */
 START_TEST(stale_entry_never_refuses_another_file)
@@ -250,6 +269,7 @@ Suite *latch_suite(void)
 	tcase_add_test(tc, dsync_write_failure_latches_plain_does_not);
 	tcase_add_test(tc, close_failure_latches_written_file);
 	tcase_add_test(tc, stale_entry_never_refuses_another_file);
+	tcase_add_test(tc, clean_verdict_is_judged_again_after_a_latch);
 	tcase_add_test(tc, observe_never_changes_a_result);
 	tcase_add_test(tc, failstop_refuses_io);
 	tcase_add_test(tc, in_process_state_creates_no_folder);
