@@ -755,6 +755,10 @@ int latch_acknowledge_fd(int fd)
 	}
 	if (!v.latched || acknowledge(&key) == 0)
 		return 0;
+	/* The page cache may still hold what never reached the disk, marked
+	 * clean: drop it, so that reads after the acknowledgment show what
+	 * the file really holds. */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	fd_path(fd, path, sizeof(path));
 	line_init(&l);
 	line_prefix(&l);

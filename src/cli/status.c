@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* stickysync status, ack and prune: the operator's side of the latch table. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -233,6 +235,18 @@ static int find_path_records(const struct state *st, const char *path, struct re
 	return collect(st, by_path, &t, l);
 }
 
+/* The page cache may still hold what never reached the disk, marked clean:
+ * drop it, so that reads after the acknowledgment show what the file holds. */
+static void drop_cached_pages(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
+}
+
 /* 0 when PATH's latch was (or already had been) acknowledged; *acked
  * counts the records acknowledged. */
 static int ack_path(struct state *st, const char *path, const char *dir, int *acked)
@@ -242,8 +256,10 @@ static int ack_path(struct state *st, const char *path, const char *dir, int *ac
 
 	if (find_path_records(st, path, &l) != 0)
 		return EXIT_FAILED;
-	if (any_active(&l))
+	if (any_active(&l)) {
 		*acked += acknowledge_list(&st->tab, &l);
+		drop_cached_pages(path);
+	}
 	else if (l.n)
 		printf("%s: already acknowledged\n", path);
 	else {

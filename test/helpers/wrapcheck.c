@@ -7,6 +7,8 @@
  *            only that file latches, and nothing crashes or deadlocks
  *   signal   write and fsync from a signal handler interrupting writes
  *   fds      the shim leaves no fd behind, even after latching and logging
+ *   dropcache acknowledging drops the file's cached pages (what reads return
+ *            then is what the storage holds)
  *
  * Prints "MODE ok ..." on success, "MODE FAIL ..." and exits 1 otherwise.
  */
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -194,6 +197,41 @@ static int check_fds(void)
 	return before != after;
 }
 
+static int resident_pages(int fd, size_t len)
+{
+	unsigned char vec[64];
+	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	int n = 0;
+
+	if (p == MAP_FAILED || mincore(p, len, vec) != 0)
+		return -1;
+	for (size_t i = 0; i < (len + 4095) / 4096; i++)
+		n += vec[i] & 1;
+	munmap(p, len);
+	return n;
+}
+
+static int check_dropcache(void)
+{
+	static char buf[16 * 4096];
+	int fd = open(path_in("cached"), O_RDWR | O_CREAT | O_TRUNC, 0644), fresh, before, after;
+
+	memset(buf, 'c', sizeof(buf));
+	if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+		return 1;
+	fsync(fd); /* fails (the fault injector): latched */
+	fresh = open(path_in("cached"), O_RDONLY);
+	before = resident_pages(fresh, sizeof(buf));
+	if (stickysync_acknowledge(fresh) != 0) {
+		printf("dropcache FAIL: acknowledge: %s\n", strerror(errno));
+		return 1;
+	}
+	after = resident_pages(fresh, sizeof(buf));
+	printf("dropcache %s: %d pages cached before, %d after\n",
+	       before > 0 && after == 0 ? "ok" : "FAIL", before, after);
+	return !(before > 0 && after == 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -209,5 +247,7 @@ int main(int argc, char **argv)
 		return check_signal();
 	if (strcmp(argv[1], "fds") == 0)
 		return check_fds();
+	if (strcmp(argv[1], "dropcache") == 0)
+		return check_dropcache();
 	return 2;
 }

@@ -26,6 +26,12 @@ test_no_fd_left_behind() {
 	expect_grep "$(cat "$T/log")" "leak\) failed: EIO"
 }
 
+test_acknowledgment_drops_stale_cached_pages() {
+	[ "$(stat -f -c %T "$T")" != tmpfs ] || skip "on tmpfs the page cache is the storage"
+	out=$(shim FAULT_PATH=cached STICKYSYNC_LOG=off "$WRAPCHECK" dropcache "$T")
+	expect_grep "$out" "^dropcache ok"
+}
+
 test_wrappers_work_before_the_shim_constructor() {
 	out=$(CTOR_FILE="$T/early" shim STICKYSYNC_LOG=off "$TOP/$BUILD/test/ctorprobe")
 	expect_line "$out" "ran = 1"
