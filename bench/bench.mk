@@ -48,11 +48,19 @@ $(BENCH_BUILD):
 BENCH_ENV = BENCH_BIN=$(BENCH_BUILD) LIB=$(LIB) OUT=$(BENCH_OUT) \
 	ROUNDS=$(BENCH_ROUNDS) TIME_ITERS=$(BENCH_TIME_ITERS)
 
-.PHONY: bench check-counts bench-progs
+.PHONY: bench check-counts bench-progs bench-deps
 bench-progs: $(BENCH_PROGS)
 
-bench: $(LIB) $(BENCH_PROGS)
+# valgrind and strace measure; fiu-utils is the reference.  As root they are
+# installed; otherwise the apt-get line is printed and what cannot be
+# measured says SKIP.
+BENCH_PKGS := valgrind strace fiu-utils
+bench-deps:
+	@[ ! -x scripts/need-packages ] || scripts/need-packages $(BENCH_PKGS) || \
+		echo "bench: packages missing; what needs them is skipped"
+
+bench: bench-deps $(LIB) $(BENCH_PROGS)
 	$(BENCH_ENV) bench/bench.sh report
 
-check-counts: $(LIB) $(BENCH_PROGS)
+check-counts: bench-deps $(LIB) $(BENCH_PROGS)
 	$(BENCH_ENV) bench/bench.sh check
