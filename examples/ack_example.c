@@ -61,8 +61,8 @@ int main(int argc, char **argv)
 	 * loss and stays latched; let it go. */
 	fprintf(stderr, "sync of %s failed: %s; rebuilding it\n", path, strerror(errno));
 	if (stickysync_status(fd, &st) == 0)
-		fprintf(stderr, "first failure: %s in %s by pid %d\n", strerrorname_np(st.error), st.op,
-			(int)st.pid);
+		fprintf(stderr, "first failure: %s in %s by pid %d\n", strerrorname_np(st.error),
+			st.op, (int)st.pid);
 	close(fd);
 	if (rewrite(path) != 0) {
 		perror("rebuilding failed");

@@ -20,13 +20,13 @@ extern "C" {
 #define STICKYSYNC_PROG_MAX 32
 
 struct stickysync_status {
-	int fd_latched;      /* this fd (its open file description) witnessed a loss */
-	int file_latched;    /* the file has an unacknowledged loss */
-	int acknowledged;    /* the file had a loss that has since been acknowledged */
-	int error;           /* first errno seen for the file (or the fd), 0 if none */
-	char op[16];         /* the call that failed: "fsync", "close", ... */
-	int64_t when_ns;     /* CLOCK_REALTIME of the failure, in nanoseconds */
-	pid_t pid;           /* process that saw the failure */
+	int fd_latched;	  /* this fd (its open file description) witnessed a loss */
+	int file_latched; /* the file has an unacknowledged loss */
+	int acknowledged; /* the file had a loss that has since been acknowledged */
+	int error;	  /* first errno seen for the file (or the fd), 0 if none */
+	char op[16];	  /* the call that failed: "fsync", "close", ... */
+	int64_t when_ns;  /* CLOCK_REALTIME of the failure, in nanoseconds */
+	pid_t pid;	  /* process that saw the failure */
 	char prog[STICKYSYNC_PROG_MAX];
 	char path[STICKYSYNC_PATH_MAX];
 };
@@ -72,7 +72,7 @@ static inline int stickysync_acknowledge(int fd)
 static inline int stickysync_status(int fd, struct stickysync_status *st)
 {
 	int (*fn)(int, struct stickysync_status *) =
-		(int (*)(int, struct stickysync_status *))stickysync__lookup("stickysync_status");
+	    (int (*)(int, struct stickysync_status *))stickysync__lookup("stickysync_status");
 
 	if (!fn) {
 		errno = ENOSYS;

@@ -9,16 +9,15 @@
 #include <string.h>
 
 static const char *const policy_names[] = {
-	[POLICY_STICKY] = "sticky",
-	[POLICY_FAILSTOP] = "failstop",
-	[POLICY_ABORT] = "abort",
-	[POLICY_OBSERVE] = "observe",
+    [POLICY_STICKY] = "sticky",
+    [POLICY_FAILSTOP] = "failstop",
+    [POLICY_ABORT] = "abort",
+    [POLICY_OBSERVE] = "observe",
 };
 
 const char *policy_name(enum policy p)
 {
-	return (unsigned)p < sizeof(policy_names) / sizeof(policy_names[0]) ? policy_names[p]
-									     : "?";
+	return (unsigned)p < sizeof(policy_names) / sizeof(policy_names[0]) ? policy_names[p] : "?";
 }
 
 static void complain(struct options *o, const char *fmt, ...)
@@ -54,8 +53,9 @@ static void load_policy(struct options *o, const char *v)
 			return;
 		}
 	}
-	complain(o, "STICKYSYNC_POLICY=\"%.64s\" is not one of sticky, failstop, abort, observe; "
-		    "using sticky",
+	complain(o,
+		 "STICKYSYNC_POLICY=\"%.64s\" is not one of sticky, failstop, abort, observe; "
+		 "using sticky",
 		 v);
 }
 
@@ -69,7 +69,8 @@ static void default_state_dir(struct options *o, config_getenv_fn get, bool is_r
 	else if (xdg && xdg[0] == '/')
 		n = snprintf(o->state_dir, sizeof(o->state_dir), "%s/stickysync", xdg);
 	else if (home && home[0] == '/')
-		n = snprintf(o->state_dir, sizeof(o->state_dir), "%s/.local/state/stickysync", home);
+		n = snprintf(o->state_dir, sizeof(o->state_dir), "%s/.local/state/stickysync",
+			     home);
 	if (n < 0 || (size_t)n >= sizeof(o->state_dir)) {
 		complain(o, "no state folder: HOME is unset or not an absolute path, and so is "
 			    "XDG_STATE_HOME; latches are kept in this process only");
@@ -89,8 +90,9 @@ static void load_state(struct options *o, const char *v, config_getenv_fn get, b
 		return;
 	}
 	if (v[0] != '/' || !copy_fits(o->state_dir, sizeof(o->state_dir), v)) {
-		complain(o, "STICKYSYNC_STATE=\"%.64s\" is not an absolute folder path or \"off\"; "
-			    "latches are kept in this process only",
+		complain(o,
+			 "STICKYSYNC_STATE=\"%.64s\" is not an absolute folder path or \"off\"; "
+			 "latches are kept in this process only",
 			 v);
 		o->state_mode = STATE_OFF;
 	}
@@ -107,8 +109,9 @@ static void load_capacity(struct options *o, const char *v)
 	errno = 0;
 	n = strtoul(v, &end, 10);
 	if (errno || *end || v[0] == '-' || n < 16 || n > (1ul << 22) || (n & (n - 1))) {
-		complain(o, "STICKYSYNC_STATE_CAPACITY=\"%.32s\" is not a power of two from 16 to "
-			    "4194304; using %u",
+		complain(o,
+			 "STICKYSYNC_STATE_CAPACITY=\"%.32s\" is not a power of two from 16 to "
+			 "4194304; using %u",
 			 v, CONFIG_DEFAULT_CAPACITY);
 		return;
 	}
@@ -132,8 +135,9 @@ static void load_log(struct options *o, const char *v)
 		o->log_mode = LOG_FILE;
 		return;
 	}
-	complain(o, "STICKYSYNC_LOG=\"%.64s\" is not stderr, syslog, off or an absolute file path; "
-		    "logging to stderr",
+	complain(o,
+		 "STICKYSYNC_LOG=\"%.64s\" is not stderr, syslog, off or an absolute file path; "
+		 "logging to stderr",
 		 v);
 }
 
@@ -148,8 +152,8 @@ static void load_inject_memory(struct options *o, const char *v)
 	errno = 0;
 	n = strtoull(v, &end, 10);
 	if (errno || *end || v[0] == '-') {
-		complain(o, "STICKYSYNC_INJECT_MEMORY=\"%.32s\" is not a number of bytes; using %u", v,
-			 CONFIG_DEFAULT_INJECT_MEMORY);
+		complain(o, "STICKYSYNC_INJECT_MEMORY=\"%.32s\" is not a number of bytes; using %u",
+			 v, CONFIG_DEFAULT_INJECT_MEMORY);
 		return;
 	}
 	o->inject_memory = (size_t)n;

@@ -13,8 +13,8 @@
 enum policy {
 	POLICY_STICKY = 0, /* later syncs of a latched file fail with EIO */
 	POLICY_FAILSTOP,   /* ... and so do reads and writes */
-	POLICY_ABORT,      /* report, then abort() */
-	POLICY_OBSERVE,    /* never change a result; report */
+	POLICY_ABORT,	   /* report, then abort() */
+	POLICY_OBSERVE,	   /* never change a result; report */
 };
 
 enum state_mode {

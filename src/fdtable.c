@@ -12,9 +12,8 @@ static void raise_high(int fd)
 {
 	int high = __atomic_load_n(&fdtab_high, __ATOMIC_RELAXED);
 
-	while (fd + 1 > high &&
-	       !__atomic_compare_exchange_n(&fdtab_high, &high, fd + 1, true, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED))
+	while (fd + 1 > high && !__atomic_compare_exchange_n(&fdtab_high, &high, fd + 1, true,
+							     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 }
 
@@ -62,7 +61,7 @@ void fd_duplicated(int oldfd, int newfd)
 	/* Per-fd reporting and injection state is per fd number, not shared. */
 	__atomic_store_n(&dst->flags,
 			 __atomic_load_n(&src->flags, __ATOMIC_RELAXED) &
-				 (FD_HAVE_KEY | FD_INJECT_CHECKED | FD_INJECT),
+			     (FD_HAVE_KEY | FD_INJECT_CHECKED | FD_INJECT),
 			 __ATOMIC_RELAXED);
 	raise_high(newfd);
 }

@@ -33,10 +33,10 @@
 #define FDTAB_SIZE 65536
 
 enum fd_flag {
-	FD_HAVE_KEY = 1u << 1,  /* key holds the fd's identity */
-	FD_REPORTED = 1u << 2,  /* a refused sync on this fd was reported */
+	FD_HAVE_KEY = 1u << 1,	     /* key holds the fd's identity */
+	FD_REPORTED = 1u << 2,	     /* a refused sync on this fd was reported */
 	FD_INJECT_CHECKED = 1u << 3, /* injector rules were matched against the path */
-	FD_INJECT = 1u << 4,    /* some injector rule names this file */
+	FD_INJECT = 1u << 4,	     /* some injector rule names this file */
 };
 
 enum fd_wstate {

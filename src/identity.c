@@ -76,4 +76,3 @@ void key_fs_of(const struct file_key *file, struct file_key *fs)
 	fs->kind = KEY_FS;
 	fs->dev = file->dev;
 }
-

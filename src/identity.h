@@ -32,13 +32,13 @@ struct file_key {
 	uint64_t ino;
 	int64_t btime_sec;
 	uint32_t btime_nsec;
-	uint32_t gen;   /* inode generation, when there is no birth time */
-	uint32_t kind;  /* enum key_kind */
+	uint32_t gen;	/* inode generation, when there is no birth time */
+	uint32_t kind;	/* enum key_kind */
 	uint32_t flags; /* KEYF_* */
 };
 
-#define KEYF_BTIME 1u /* btime_* are valid */
-#define KEYF_GEN 2u   /* gen is valid */
+#define KEYF_BTIME 1u	   /* btime_* are valid */
+#define KEYF_GEN 2u	   /* gen is valid */
 #define KEYF_MOUNT_ROOT 4u /* the file is the root of its filesystem's mount */
 
 /* Identity of an open fd; -1 with errno on failure.  One system call when the

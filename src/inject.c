@@ -18,11 +18,9 @@ static const struct {
 	const char *name;
 	unsigned bits;
 } op_table[] = {
-	{"fsync", IOP_FSYNC},     {"fdatasync", IOP_FDATASYNC},
-	{"sync_file_range", IOP_SYNC_FILE_RANGE},
-	{"msync", IOP_MSYNC},     {"syncfs", IOP_SYNCFS},
-	{"close", IOP_CLOSE},     {"write", IOP_WRITE},
-	{"sync", IOP_SYNC},
+    {"fsync", IOP_FSYNC}, {"fdatasync", IOP_FDATASYNC}, {"sync_file_range", IOP_SYNC_FILE_RANGE},
+    {"msync", IOP_MSYNC}, {"syncfs", IOP_SYNCFS},	{"close", IOP_CLOSE},
+    {"write", IOP_WRITE}, {"sync", IOP_SYNC},
 };
 
 /* Parser state: where we are, for messages. */
@@ -126,11 +124,12 @@ static int parse_pair(struct parser *p, struct inject_rule *r, const char *s, si
 	v = eq + 1;
 	vlen = len - klen - 1;
 	if (key_is(s, klen, "op"))
-		return parse_ops(v, vlen, &r->ops) ? 0
-						 : fail(p, v,
-							"op expects fsync, fdatasync, sync_file_range, "
-							"msync, syncfs, close, write or sync",
-							vlen);
+		return parse_ops(v, vlen, &r->ops)
+			   ? 0
+			   : fail(p, v,
+				  "op expects fsync, fdatasync, sync_file_range, "
+				  "msync, syncfs, close, write or sync",
+				  vlen);
 	if (key_is(s, klen, "path")) {
 		if (vlen == 0 || vlen >= sizeof(r->glob))
 			return fail(p, v, "path expects a glob of 1 to 255 characters", vlen);
@@ -144,33 +143,37 @@ static int parse_pair(struct parser *p, struct inject_rule *r, const char *s, si
 		*seen |= 1;
 		r->when = key_is(s, klen, "nth") ? WHEN_NTH : WHEN_EVERY;
 		return parse_u64(v, vlen, &r->n) && r->n > 0
-			       ? 0
-			       : fail(p, v, "expected a whole number of at least 1", vlen);
+			   ? 0
+			   : fail(p, v, "expected a whole number of at least 1", vlen);
 	}
 	if (key_is(s, klen, "prob")) {
 		if (*seen & 1)
 			return fail(p, s, "only one of nth, every, prob may be given", len);
 		*seen |= 1;
 		r->when = WHEN_PROB;
-		return parse_prob(v, vlen, &r->prob) ? 0
-						     : fail(p, v, "prob expects a number from 0 to 1",
-							    vlen);
+		return parse_prob(v, vlen, &r->prob)
+			   ? 0
+			   : fail(p, v, "prob expects a number from 0 to 1", vlen);
 	}
 	if (key_is(s, klen, "seed"))
-		return parse_u64(v, vlen, &r->seed) ? 0 : fail(p, v, "seed expects a whole number", vlen);
+		return parse_u64(v, vlen, &r->seed)
+			   ? 0
+			   : fail(p, v, "seed expects a whole number", vlen);
 	if (key_is(s, klen, "count"))
 		return parse_u64(v, vlen, &r->count)
-			       ? 0
-			       : fail(p, v, "count expects a whole number (0: no limit)", vlen);
+			   ? 0
+			   : fail(p, v, "count expects a whole number (0: no limit)", vlen);
 	if (key_is(s, klen, "errno"))
 		return parse_errno(v, vlen, &r->error)
-			       ? 0
-			       : fail(p, v, "errno expects a name such as EIO or ENOSPC, or a number",
-				      vlen);
+			   ? 0
+			   : fail(p, v, "errno expects a name such as EIO or ENOSPC, or a number",
+				  vlen);
 	if (key_is(s, klen, "lose"))
-		return parse_lose(v, vlen, &r->lose) ? 0
-						     : fail(p, v, "lose expects keep, old or zero", vlen);
-	return fail(p, s, "unknown key; expected op, path, nth, every, prob, seed, count, errno or lose",
+		return parse_lose(v, vlen, &r->lose)
+			   ? 0
+			   : fail(p, v, "lose expects keep, old or zero", vlen);
+	return fail(p, s,
+		    "unknown key; expected op, path, nth, every, prob, seed, count, errno or lose",
 		    klen);
 }
 
@@ -196,7 +199,8 @@ static int parse_rule(struct parser *p, struct inject_rule *r, const char *s, si
 	if (!r->ops)
 		return fail(p, end - len, "the rule has no op=", len);
 	if (r->lose != LOSE_KEEP && (r->ops & IOP_WRITE))
-		return fail(p, end - len, "lose= applies to sync and close rules, not op=write", len);
+		return fail(p, end - len, "lose= applies to sync and close rules, not op=write",
+			    len);
 	r->rng = r->seed * 0x9e3779b97f4a7c15ULL + 1;
 	return 0;
 }
@@ -241,8 +245,8 @@ static double next_uniform(uint64_t *state)
 		x ^= x >> 12;
 		x ^= x << 25;
 		x ^= x >> 27;
-	} while (!__atomic_compare_exchange_n(state, &old, x, true, __ATOMIC_RELAXED,
-					      __ATOMIC_RELAXED));
+	} while (
+	    !__atomic_compare_exchange_n(state, &old, x, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 	return (double)((x * 0x2545f4914f6cdd1dULL) >> 11) / 9007199254740992.0;
 }
 
@@ -269,8 +273,7 @@ static bool rule_fires(struct inject_rule *r)
 	return __atomic_add_fetch(&r->fired, 1, __ATOMIC_RELAXED) <= r->count;
 }
 
-int inject_decide(struct inject_rules *rules, unsigned op, const char *path,
-		  enum inject_lose *lose)
+int inject_decide(struct inject_rules *rules, unsigned op, const char *path, enum inject_lose *lose)
 {
 	int error = 0;
 

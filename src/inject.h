@@ -41,19 +41,19 @@ enum inject_when {
 };
 
 struct inject_rule {
-	unsigned ops;            /* enum inject_op bits */
+	unsigned ops;		    /* enum inject_op bits */
 	char glob[INJECT_GLOB_MAX]; /* empty: any path */
 	enum inject_when when;
-	uint64_t n;      /* nth or every */
+	uint64_t n; /* nth or every */
 	double prob;
 	uint64_t seed;
-	uint64_t count;  /* failures to inject; 0: no limit */
+	uint64_t count; /* failures to inject; 0: no limit */
 	int error;
 	enum inject_lose lose;
 	/* run time */
-	uint64_t calls;   /* matching calls seen */
-	uint64_t fired;   /* failures injected */
-	uint64_t rng;     /* PRNG state for prob= */
+	uint64_t calls; /* matching calls seen */
+	uint64_t fired; /* failures injected */
+	uint64_t rng;	/* PRNG state for prob= */
 };
 
 struct inject_rules {

@@ -26,20 +26,20 @@ struct runtime rt;
 int io_gate;
 
 static const char *const op_names[OP_COUNT] = {
-	[OP_FSYNC] = "fsync",
-	[OP_FDATASYNC] = "fdatasync",
-	[OP_SYNC_FILE_RANGE] = "sync_file_range",
-	[OP_MSYNC] = "msync",
-	[OP_SYNCFS] = "syncfs",
-	[OP_SYNC] = "sync",
-	[OP_WRITE] = "write",
-	[OP_PWRITE] = "pwrite",
-	[OP_WRITEV] = "writev",
-	[OP_PWRITEV] = "pwritev",
-	[OP_FTRUNCATE] = "ftruncate",
-	[OP_READ] = "read",
-	[OP_CLOSE] = "close",
-	[OP_FCLOSE] = "fclose",
+    [OP_FSYNC] = "fsync",
+    [OP_FDATASYNC] = "fdatasync",
+    [OP_SYNC_FILE_RANGE] = "sync_file_range",
+    [OP_MSYNC] = "msync",
+    [OP_SYNCFS] = "syncfs",
+    [OP_SYNC] = "sync",
+    [OP_WRITE] = "write",
+    [OP_PWRITE] = "pwrite",
+    [OP_WRITEV] = "writev",
+    [OP_PWRITEV] = "pwritev",
+    [OP_FTRUNCATE] = "ftruncate",
+    [OP_READ] = "read",
+    [OP_CLOSE] = "close",
+    [OP_FCLOSE] = "fclose",
 };
 
 const char *op_name(enum op op)
@@ -165,7 +165,8 @@ static const char *next_step(void)
 {
 	switch (rt.opt.policy) {
 	case POLICY_FAILSTOP:
-		return "later reads, writes and syncs of this file fail with EIO until it is reopened "
+		return "later reads, writes and syncs of this file fail with EIO until it is "
+		       "reopened "
 		       "and the loss acknowledged";
 	case POLICY_ABORT:
 		return "aborting";
@@ -247,12 +248,12 @@ static void record_failure(int fd, const struct file_key *key, enum op op, int e
 {
 	char buf[REC_PATH_MAX];
 	struct latch_event ev = {
-		.key = *key,
-		.error = err,
-		.op = op_name(op),
-		.prog = log_prog(),
-		.pid = getpid(),
-		.when_ns = now_ns(),
+	    .key = *key,
+	    .error = err,
+	    .op = op_name(op),
+	    .prog = log_prog(),
+	    .pid = getpid(),
+	    .when_ns = now_ns(),
 	};
 	int stored;
 
@@ -287,9 +288,9 @@ static bool write_error_latches(int err)
 /* ---- judging later calls ------------------------------------------------- */
 
 struct verdict {
-	bool latched;          /* the call must not report success */
-	bool witness;          /* this fd existed when the latch happened */
-	int fd_error;          /* the fd's own latch, when no record says more */
+	bool latched;		/* the call must not report success */
+	bool witness;		/* this fd existed when the latch happened */
+	int fd_error;		/* the fd's own latch, when no record says more */
 	struct latch_view view; /* the record to report, when found */
 };
 

@@ -39,7 +39,7 @@ const char *op_name(enum op op);
 struct runtime {
 	struct options opt;
 	struct latchtab shared; /* hdr NULL when there is none */
-	struct latchtab local;  /* in-process latches: STICKYSYNC_STATE=off, or overflow */
+	struct latchtab local;	/* in-process latches: STICKYSYNC_STATE=off, or overflow */
 };
 
 extern struct runtime rt;
@@ -89,7 +89,7 @@ static inline ssize_t latch_write_result(int fd, enum op op, ssize_t ret)
 	if (__builtin_expect(ret < 0, 0))
 		return latch_write_failed(fd, op, ret);
 	if (__builtin_expect((unsigned)fd < FDTAB_SIZE &&
-				     __atomic_load_n(&fdtab[fd].wstate, __ATOMIC_RELAXED) != W_WRITTEN,
+				 __atomic_load_n(&fdtab[fd].wstate, __ATOMIC_RELAXED) != W_WRITTEN,
 			     0))
 		return latch_write_noted(fd, op, ret);
 	return ret;

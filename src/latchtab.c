@@ -15,8 +15,9 @@
 #define W_STATE(w) ((unsigned)((w)&0xff))
 #define W_VERSION(w) (((w) >> 8) & 0xffffff)
 #define W_PID(w) ((int)((w) >> 32))
-#define W_MAKE(state, version, pid)                                                 \
-	((uint64_t)(state) | (((uint64_t)(version)&0xffffff) << 8) | ((uint64_t)(uint32_t)(pid) << 32))
+#define W_MAKE(state, version, pid)                                  \
+	((uint64_t)(state) | (((uint64_t)(version)&0xffffff) << 8) | \
+	 ((uint64_t)(uint32_t)(pid) << 32))
 
 static inline uint64_t word_load(const struct latch_record *r)
 {
@@ -126,8 +127,8 @@ static void raise_seq(uint64_t *p, uint64_t v)
 {
 	uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
 
-	while (cur < v && !__atomic_compare_exchange_n(p, &cur, v, true, __ATOMIC_RELEASE,
-						       __ATOMIC_RELAXED))
+	while (cur < v &&
+	       !__atomic_compare_exchange_n(p, &cur, v, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		;
 }
 
@@ -213,7 +214,7 @@ int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t se
 			return -1;
 		if (insert(t, free_slot, free_word, ev, seq))
 			return 1;
-retry:;
+	retry:;
 	}
 	return -1;
 }
@@ -241,8 +242,7 @@ static bool snapshot(const struct latch_record *r, struct latch_record *out)
  * re-reads the state word to know they were consistent: no record is copied
  * until the caller asks for one.
  */
-void latchtab_lookup(const struct latchtab *t, const struct file_key *key,
-		     struct latch_view *view)
+void latchtab_lookup(const struct latchtab *t, const struct file_key *key, struct latch_view *view)
 {
 	uint64_t hash = key_hash(key);
 	uint32_t start = (uint32_t)hash & t->mask;
@@ -259,7 +259,7 @@ void latchtab_lookup(const struct latchtab *t, const struct file_key *key,
 		uint64_t w, seq;
 		int tries = 0;
 
-again:
+	again:
 		w = word_load(r);
 		if (W_STATE(w) == SLOT_EMPTY)
 			break;
@@ -330,8 +330,8 @@ bool latchtab_dev_active(const struct latchtab *t, uint64_t dev, struct latch_vi
 	return false;
 }
 
-int latchtab_each(const struct latchtab *t,
-		  int (*fn)(const struct latch_record *rec, void *arg), void *arg)
+int latchtab_each(const struct latchtab *t, int (*fn)(const struct latch_record *rec, void *arg),
+		  void *arg)
 {
 	for (uint32_t i = 0; i <= t->mask; i++) {
 		struct latch_record copy;

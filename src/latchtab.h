@@ -82,9 +82,9 @@ struct latch_header {
 	uint32_t capacity; /* records; a power of two */
 	uint32_t record_size;
 	uint32_t header_size;
-	uint64_t seq;    /* last sequence number handed out */
-	uint32_t active; /* records in state ACTIVE (may over-count) */
-	uint32_t live;   /* records ACTIVE or ACKED (may over-count) */
+	uint64_t seq;	  /* last sequence number handed out */
+	uint32_t active;  /* records in state ACTIVE (may over-count) */
+	uint32_t live;	  /* records ACTIVE or ACKED (may over-count) */
 	uint32_t fs_live; /* filesystem records ever made (syncfs failures) */
 	uint32_t pad;
 	uint64_t bloom[LATCHTAB_BLOOM_BITS / 64];
@@ -149,9 +149,9 @@ int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t se
 
 /* What a lookup found for a key: enough to judge, without copying records. */
 struct latch_view {
-	bool found;         /* a record exists, ACTIVE or ACKED */
-	bool active;        /* unacknowledged */
-	uint64_t latch_seq; /* latest latch of the key */
+	bool found;		    /* a record exists, ACTIVE or ACKED */
+	bool active;		    /* unacknowledged */
+	uint64_t latch_seq;	    /* latest latch of the key */
 	const struct latchtab *tab; /* where the record of that latch is */
 	uint32_t slot;
 };
@@ -166,8 +166,7 @@ static inline bool latchtab_bloom_has(const struct latchtab *t, uint64_t hash)
 }
 
 /* Find key; fills *view (found=false when there is no record). */
-void latchtab_lookup(const struct latchtab *t, const struct file_key *key,
-		     struct latch_view *view);
+void latchtab_lookup(const struct latchtab *t, const struct file_key *key, struct latch_view *view);
 
 /* A stable copy of the record a lookup found; false if it has gone. */
 bool latchtab_view_record(const struct latch_view *view, struct latch_record *out);
@@ -182,8 +181,8 @@ bool latchtab_dev_active(const struct latchtab *t, uint64_t dev, struct latch_vi
 
 /* Call fn for each ACTIVE or ACKED record (a stable copy); stops early when
  * fn returns non-zero. */
-int latchtab_each(const struct latchtab *t,
-		  int (*fn)(const struct latch_record *rec, void *arg), void *arg);
+int latchtab_each(const struct latchtab *t, int (*fn)(const struct latch_record *rec, void *arg),
+		  void *arg);
 
 /*
  * Remove records for which gone(rec, arg) is true, and reclaim BUSY records

@@ -130,8 +130,8 @@ static int send_syslog(const char *text, size_t len)
  * number at any time, so the shim keeps none open. */
 static int append_file(const char *text, size_t len)
 {
-	int fd = sys_openat(AT_FDCWD, log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			    0600);
+	int fd = sys_openat(AT_FDCWD, log_path,
+			    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	int ret;
 
 	if (fd < 0)

@@ -23,8 +23,8 @@ void *real_resolve(const char *name, void **slot)
 
 void real_resolve_all(void)
 {
-#define SYM(name, ret, params)                                                      \
-	if (!real_##name)                                                           \
+#define SYM(name, ret, params) \
+	if (!real_##name)      \
 		real_resolve(#name, (void **)&real_##name);
 #include "symbols.def"
 #undef SYM

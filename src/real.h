@@ -26,9 +26,9 @@ void real_resolve_all(void);
  * REAL(fsync) evaluates to the real fsync, resolving it on first use.  The
  * common case is one load and a predicted branch.
  */
-#define REAL(name)                                                                  \
-	(__builtin_expect(real_##name != NULL, 1)                                   \
-		 ? real_##name                                                      \
-		 : (__typeof__(real_##name))real_resolve(#name, (void **)&real_##name))
+#define REAL(name)                                \
+	(__builtin_expect(real_##name != NULL, 1) \
+	     ? real_##name                        \
+	     : (__typeof__(real_##name))real_resolve(#name, (void **)&real_##name))
 
 #endif

@@ -93,10 +93,11 @@ static int open_dir(const char *dir, bool create, char *msg, size_t msglen)
 
 	if (dfd < 0) {
 		if (errno == ELOOP || errno == ENOTDIR)
-			return refuse(msg, msglen,
-				      "state folder %s is reached through a symbolic link (or is not a "
-				      "folder); refused",
-				      dir);
+			return refuse(
+			    msg, msglen,
+			    "state folder %s is reached through a symbolic link (or is not a "
+			    "folder); refused",
+			    dir);
 		return refuse(msg, msglen, "state folder %s cannot be opened: %s", dir,
 			      strerror(errno));
 	}
@@ -104,8 +105,8 @@ static int open_dir(const char *dir, bool create, char *msg, size_t msglen)
 	if (why) {
 		sys_close(dfd);
 		return refuse(msg, msglen,
-			      "state folder %s %s; refused (expected a folder of yours, mode 0700)", dir,
-			      why);
+			      "state folder %s %s; refused (expected a folder of yours, mode 0700)",
+			      dir, why);
 	}
 	return dfd;
 }
@@ -151,15 +152,16 @@ static int map_table(struct state *s, int fd, const char *dir, char *msg, size_t
 	const char *why;
 
 	if (fstat(fd, &st) != 0)
-		return refuse(msg, msglen, "state file %s/" STATE_FILE " cannot be examined: %s", dir,
-			      strerror(errno));
+		return refuse(msg, msglen, "state file %s/" STATE_FILE " cannot be examined: %s",
+			      dir, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return refuse(msg, msglen, "state file %s/" STATE_FILE " is not a regular file; refused",
-			      dir);
+		return refuse(msg, msglen,
+			      "state file %s/" STATE_FILE " is not a regular file; refused", dir);
 	if ((why = unsafe_reason(&st)) != NULL)
 		return refuse(msg, msglen, "state file %s/" STATE_FILE " %s; refused", dir, why);
 	s->len = (size_t)st.st_size;
-	s->map = s->len ? mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+	s->map =
+	    s->len ? mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
 	if (s->map == MAP_FAILED) {
 		s->map = NULL;
 		return refuse(msg, msglen, "state file %s/" STATE_FILE " cannot be mapped: %s", dir,
@@ -194,7 +196,8 @@ int state_open(struct state *s, const char *dir, bool create, uint32_t capacity,
 
 		sys_close(dfd);
 		if (err == ELOOP)
-			return refuse(msg, msglen, "state file %s/" STATE_FILE " is a symbolic link; refused",
+			return refuse(msg, msglen,
+				      "state file %s/" STATE_FILE " is a symbolic link; refused",
 				      dir);
 		return refuse(msg, msglen, "state file %s/" STATE_FILE " cannot be opened: %s", dir,
 			      strerror(err));

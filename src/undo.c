@@ -18,9 +18,9 @@
 
 struct undo_entry {
 	off_t off;
-	size_t saved;   /* old bytes kept (the part of the range inside the file) */
+	size_t saved;	/* old bytes kept (the part of the range inside the file) */
 	size_t written; /* the range the write covered; 0 for a truncation */
-	char *mem;      /* the old bytes, or NULL when spilled */
+	char *mem;	/* the old bytes, or NULL when spilled */
 	off_t spill_off;
 };
 
@@ -305,7 +305,7 @@ void undo_forget_all(void)
 
 	pthread_mutex_lock(&undo_lock);
 	HASH_ITER(hh, files, f, tmp)
-		file_drop(f);
+	file_drop(f);
 	pthread_mutex_unlock(&undo_lock);
 }
 

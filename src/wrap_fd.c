@@ -99,12 +99,12 @@ static int fcntl_result(int fd, int cmd, int ret)
  * as libc itself does: on the supported ABIs an int and a pointer travel in
  * the same register.
  */
-#define FCNTL_ARG(cmd, arg)                                                         \
-	do {                                                                        \
-		va_list ap;                                                         \
-		va_start(ap, cmd);                                                  \
-		arg = va_arg(ap, void *);                                           \
-		va_end(ap);                                                         \
+#define FCNTL_ARG(cmd, arg)               \
+	do {                              \
+		va_list ap;               \
+		va_start(ap, cmd);        \
+		arg = va_arg(ap, void *); \
+		va_end(ap);               \
 	} while (0)
 
 EXPORT int fcntl(int fd, int cmd, ...)

@@ -20,24 +20,24 @@ int __openat_2(int dirfd, const char *path, int flags);
 int __openat64_2(int dirfd, const char *path, int flags);
 
 /* open's mode exists only when the flags ask for a new file. */
-#define TAKE_MODE(flags, mode)                                                      \
-	do {                                                                        \
-		if (((flags)&O_CREAT) || ((flags)&O_TMPFILE) == O_TMPFILE) {        \
-			va_list ap;                                                 \
-			va_start(ap, flags);                                        \
-			mode = va_arg(ap, mode_t);                                  \
-			va_end(ap);                                                 \
-		}                                                                   \
+#define TAKE_MODE(flags, mode)                                               \
+	do {                                                                 \
+		if (((flags)&O_CREAT) || ((flags)&O_TMPFILE) == O_TMPFILE) { \
+			va_list ap;                                          \
+			va_start(ap, flags);                                 \
+			mode = va_arg(ap, mode_t);                           \
+			va_end(ap);                                          \
+		}                                                            \
 	} while (0)
 
 /* The injector must see a truncating open before it destroys the content
  * that lose=old would put back. */
-#define OPEN_CALL(dirfd, path, flags, call)                                         \
-	do {                                                                        \
-		uint64_t seq_ = latch_seq_now();                                    \
-		if (__builtin_expect(io_gate, 0))                                   \
-			gate_open(dirfd, path, flags);                              \
-		return latch_opened(call, flags, seq_);                             \
+#define OPEN_CALL(dirfd, path, flags, call)             \
+	do {                                            \
+		uint64_t seq_ = latch_seq_now();        \
+		if (__builtin_expect(io_gate, 0))       \
+			gate_open(dirfd, path, flags);  \
+		return latch_opened(call, flags, seq_); \
 	} while (0)
 
 EXPORT int open(const char *path, int flags, ...)

@@ -22,26 +22,26 @@
  * failstop or the injector is on.  Keeping both out of the hot path spares
  * it the register spills they would need.
  */
-#define WRITE_WRAPPER_R(name, op, params, args, gate, result)                       \
-	static __attribute__((noinline, cold)) ssize_t slow_##name params           \
-	{                                                                           \
-		ssize_t ret_;                                                       \
-		if (io_gate && (gate))                                              \
-			return ret_;                                                \
-		ret_ = REAL(name) args;                                             \
-		return result;                                                      \
-	}                                                                           \
-	EXPORT ssize_t name params                                                  \
-	{                                                                           \
+#define WRITE_WRAPPER_R(name, op, params, args, gate, result)                                 \
+	static __attribute__((noinline, cold)) ssize_t slow_##name params                     \
+	{                                                                                     \
+		ssize_t ret_;                                                                 \
+		if (io_gate && (gate))                                                        \
+			return ret_;                                                          \
+		ret_ = REAL(name) args;                                                       \
+		return result;                                                                \
+	}                                                                                     \
+	EXPORT ssize_t name params                                                            \
+	{                                                                                     \
 		__typeof__(real_##name) fn = __atomic_load_n(&real_##name, __ATOMIC_RELAXED); \
-		ssize_t ret_;                                                       \
-		if (__builtin_expect(io_gate || !fn, 0))                            \
-			return slow_##name args;                                    \
-		ret_ = fn args;                                                     \
-		return result;                                                      \
+		ssize_t ret_;                                                                 \
+		if (__builtin_expect(io_gate || !fn, 0))                                      \
+			return slow_##name args;                                              \
+		ret_ = fn args;                                                               \
+		return result;                                                                \
 	}
 
-#define WRITE_WRAPPER(name, op, params, args, gate)                                 \
+#define WRITE_WRAPPER(name, op, params, args, gate) \
 	WRITE_WRAPPER_R(name, op, params, args, gate, latch_write_result(fd, op, ret_))
 
 /* pwritev2 with RWF_DSYNC or RWF_SYNC is a sync of what it writes. */
@@ -54,8 +54,8 @@ static inline ssize_t pwritev2_result(int fd, int flags, ssize_t ret)
 
 WRITE_WRAPPER(write, OP_WRITE, (int fd, const void *buf, size_t n), (fd, buf, n),
 	      gate_write1(fd, OP_WRITE, buf, n, -1, &ret_))
-WRITE_WRAPPER(pwrite, OP_PWRITE, (int fd, const void *buf, size_t n, off_t off),
-	      (fd, buf, n, off), gate_write1(fd, OP_PWRITE, buf, n, off, &ret_))
+WRITE_WRAPPER(pwrite, OP_PWRITE, (int fd, const void *buf, size_t n, off_t off), (fd, buf, n, off),
+	      gate_write1(fd, OP_PWRITE, buf, n, off, &ret_))
 WRITE_WRAPPER(pwrite64, OP_PWRITE, (int fd, const void *buf, size_t n, off64_t off),
 	      (fd, buf, n, off), gate_write1(fd, OP_PWRITE, buf, n, off, &ret_))
 WRITE_WRAPPER(writev, OP_WRITEV, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt),
@@ -93,10 +93,10 @@ EXPORT int ftruncate64(int fd, off64_t len)
 }
 
 /* Reads are only ever refused (failstop); nothing is recorded. */
-#define READ_GATE(fd)                                                               \
-	do {                                                                        \
-		if (GATED(gate_read(fd)))                                           \
-			return -1;                                                  \
+#define READ_GATE(fd)                     \
+	do {                              \
+		if (GATED(gate_read(fd))) \
+			return -1;        \
 	} while (0)
 
 EXPORT ssize_t read(int fd, void *buf, size_t n)

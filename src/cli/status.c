@@ -259,8 +259,7 @@ static int ack_path(struct state *st, const char *path, const char *dir, int *ac
 	if (any_active(&l)) {
 		*acked += acknowledge_list(&st->tab, &l);
 		drop_cached_pages(path);
-	}
-	else if (l.n)
+	} else if (l.n)
 		printf("%s: already acknowledged\n", path);
 	else {
 		cli_error("%s: no latch recorded in %s", path, dir);

@@ -13,6 +13,7 @@ int main(void)
 
 	printf("ran = %d\n", ctor_ran);
 	for (int i = 0; i < 4; i++)
-		printf("%s = %s\n", names[i], ctor_results[i] ? strerrorname_np(ctor_results[i]) : "0");
+		printf("%s = %s\n", names[i],
+		       ctor_results[i] ? strerrorname_np(ctor_results[i]) : "0");
 	return 0;
 }

@@ -117,7 +117,8 @@ static void print_status(const char *hname, int fd)
 		show("status", hname, ret, errno);
 		return;
 	}
-	printf("%sstatus %s = fd_latched=%d file_latched=%d acknowledged=%d error=%s op=%s pid_ok=%d\n",
+	printf("%sstatus %s = fd_latched=%d file_latched=%d acknowledged=%d error=%s op=%s "
+	       "pid_ok=%d\n",
 	       prefix, hname, st.fd_latched, st.file_latched, st.acknowledged,
 	       st.error ? strerrorname_np(st.error) : "0", st.op, st.pid > 0);
 	fflush(stdout);
@@ -228,7 +229,7 @@ static int step(char **a)
 	else if (strcmp(op, "sfr") == 0)
 		ret = sync_file_range(fd, 0, 0,
 				      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-					      SYNC_FILE_RANGE_WAIT_AFTER);
+					  SYNC_FILE_RANGE_WAIT_AFTER);
 	else if (strcmp(op, "syncfs") == 0)
 		ret = syncfs(fd);
 	else if (strcmp(op, "ftruncate") == 0) {

@@ -40,13 +40,13 @@ static char *path_in(const char *name)
 
 static int fails;
 
-#define CHECK_ERRNO(call)                                                           \
-	do {                                                                        \
-		errno = 4242;                                                       \
-		if ((call) < 0 || errno != 4242) {                                  \
-			printf("errno FAIL: %s left errno %d\n", #call, errno);     \
-			fails++;                                                    \
-		}                                                                   \
+#define CHECK_ERRNO(call)                                                       \
+	do {                                                                    \
+		errno = 4242;                                                   \
+		if ((call) < 0 || errno != 4242) {                              \
+			printf("errno FAIL: %s left errno %d\n", #call, errno); \
+			fails++;                                                \
+		}                                                               \
 	} while (0)
 
 static int check_errno(void)

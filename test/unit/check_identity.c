@@ -76,7 +76,8 @@ END_TEST
 
 START_TEST(key_without_btime_matches_on_dev_and_ino)
 {
-	struct file_key full = {.kind = KEY_FILE, .dev = 3, .ino = 9, .btime_sec = 5, .flags = KEYF_BTIME};
+	struct file_key full = {
+	    .kind = KEY_FILE, .dev = 3, .ino = 9, .btime_sec = 5, .flags = KEYF_BTIME};
 	struct file_key maps = {.kind = KEY_FILE, .dev = 3, .ino = 9};
 
 	ck_assert(key_equal(&full, &maps));
@@ -89,7 +90,8 @@ END_TEST
 START_TEST(btime_keys_ignore_the_device_number)
 {
 	/* device numbers change across reboots; the birth time does not */
-	struct file_key a = {.kind = KEY_FILE, .dev = 1, .ino = 9, .btime_sec = 5, .flags = KEYF_BTIME};
+	struct file_key a = {
+	    .kind = KEY_FILE, .dev = 1, .ino = 9, .btime_sec = 5, .flags = KEYF_BTIME};
 	struct file_key b = a;
 
 	b.dev = 2;

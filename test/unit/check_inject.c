@@ -11,9 +11,9 @@ static char err[320];
 
 START_TEST(parse_the_documented_example)
 {
-	ck_assert_int_eq(inject_parse("op=fsync,path=*.db-wal,nth=3,errno=EIO,lose=old", &r, err,
-				      sizeof(err)),
-			 0);
+	ck_assert_int_eq(
+	    inject_parse("op=fsync,path=*.db-wal,nth=3,errno=EIO,lose=old", &r, err, sizeof(err)),
+	    0);
 	ck_assert_int_eq(r.n, 1);
 	ck_assert_uint_eq(r.rule[0].ops, IOP_FSYNC);
 	ck_assert_str_eq(r.rule[0].glob, "*.db-wal");
@@ -27,9 +27,10 @@ END_TEST
 
 START_TEST(parse_several_rules_and_defaults)
 {
-	ck_assert_int_eq(inject_parse("op=sync;op=write,every=2,count=0,errno=28;op=close,prob=0.5,seed=9",
-				      &r, err, sizeof(err)),
-			 0);
+	ck_assert_int_eq(
+	    inject_parse("op=sync;op=write,every=2,count=0,errno=28;op=close,prob=0.5,seed=9", &r,
+			 err, sizeof(err)),
+	    0);
 	ck_assert_int_eq(r.n, 3);
 	ck_assert_uint_eq(r.rule[0].ops, IOP_SYNC);
 	ck_assert_int_eq(r.rule[0].error, EIO);
@@ -49,16 +50,16 @@ START_TEST(errors_name_position_and_expectation)
 	static const struct {
 		const char *spec, *want;
 	} cases[] = {
-		{"op=fsync,nht=3", "rule 1, at character 10 (\"nht\"): unknown key"},
-		{"op=fsync;op=flush", "rule 2, at character 13 (\"flush\"): op expects fsync"},
-		{"op=fsync,nth=0", "expected a whole number of at least 1"},
-		{"op=fsync,nth=2,every=3", "only one of nth, every, prob"},
-		{"op=fsync,prob=1.5", "prob expects a number from 0 to 1"},
-		{"op=fsync,errno=EWHAT", "errno expects a name such as EIO"},
-		{"op=fsync,lose=some", "lose expects keep, old or zero"},
-		{"path=*.db", "the rule has no op="},
-		{"op=fsync,count", "expected key=value"},
-		{"op=write,lose=old", "lose= applies to sync and close rules"},
+	    {"op=fsync,nht=3", "rule 1, at character 10 (\"nht\"): unknown key"},
+	    {"op=fsync;op=flush", "rule 2, at character 13 (\"flush\"): op expects fsync"},
+	    {"op=fsync,nth=0", "expected a whole number of at least 1"},
+	    {"op=fsync,nth=2,every=3", "only one of nth, every, prob"},
+	    {"op=fsync,prob=1.5", "prob expects a number from 0 to 1"},
+	    {"op=fsync,errno=EWHAT", "errno expects a name such as EIO"},
+	    {"op=fsync,lose=some", "lose expects keep, old or zero"},
+	    {"path=*.db", "the rule has no op="},
+	    {"op=fsync,count", "expected key=value"},
+	    {"op=write,lose=old", "lose= applies to sync and close rules"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

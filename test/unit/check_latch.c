@@ -80,7 +80,8 @@ START_TEST(failure_keeps_its_errno_then_eio)
 	ck_assert_int_eq(sync_with(fd, 0), -1);
 	ck_assert_int_eq(errno, EIO);
 	ck_assert(log_has("fsync(fd "));
-	ck_assert(log_has("failed: ENOSPC (No space left on device); later syncs of this file fail"));
+	ck_assert(
+	    log_has("failed: ENOSPC (No space left on device); later syncs of this file fail"));
 }
 END_TEST
 

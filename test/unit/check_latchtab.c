@@ -29,7 +29,8 @@ static void teardown(void)
 
 static struct latch_event event(uint64_t ino, int err)
 {
-	struct latch_event ev = {.error = err, .op = "fsync", .path = "/x", .prog = "t", .pid = getpid()};
+	struct latch_event ev = {
+	    .error = err, .op = "fsync", .path = "/x", .prog = "t", .pid = getpid()};
 
 	ev.key.kind = KEY_FILE;
 	ev.key.ino = ino;
