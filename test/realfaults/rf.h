@@ -11,7 +11,7 @@
  *     check KEY pass|fail|skip DETAIL
  *
  * Each step states one expectation per mode.  "any" means record only: the
- * kernel's behaviour is what it is, and only where the issue needs the loss to
+ * kernel's behaviour is what it is, and only where a scenario needs the loss to
  * be real does the linux run assert it.
  */
 #ifndef RF_H
