@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -305,14 +306,39 @@ static int set_preload(const char *lib)
 
 /* ---- running CMD --------------------------------------------------------- */
 
+/*
+ * Search PATH as the shell does: a folder that cannot be searched is
+ * skipped (execvp would report its EACCES), so a command found nowhere is
+ * "not found" (127) and one found but not runnable is "cannot run" (126).
+ */
 static __attribute__((noreturn)) void exec_command(char **cmd)
 {
-	execvp(cmd[0], cmd);
-	if (errno == ENOENT) {
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+	int err = ENOENT;
+
+	if (strchr(cmd[0], '/') || !path) {
+		execv(cmd[0], cmd);
+		err = errno;
+	} else {
+		while (*path) {
+			size_t n = strcspn(path, ":");
+			struct stat st;
+
+			if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)(n ? n : 1),
+				     n ? path : ".", cmd[0]) < (int)sizeof(buf) &&
+			    stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
+				execv(buf, cmd);
+				err = errno; /* found, but not runnable: keep looking */
+			}
+			path += n + (path[n] == ':');
+		}
+	}
+	if (err == ENOENT) {
 		cli_error("%s: command not found", cmd[0]);
 		_exit(EXIT_NOTFOUND);
 	}
-	cli_error("%s: cannot run: %s", cmd[0], strerror(errno));
+	cli_error("%s: cannot run: %s", cmd[0], strerror(err));
 	_exit(EXIT_NOEXEC);
 }
 
