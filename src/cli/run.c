@@ -10,9 +10,12 @@
  * latch table afterwards.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -306,35 +309,41 @@ static int set_preload(const char *lib)
 
 /* ---- running CMD --------------------------------------------------------- */
 
+/* Does a file named cmd exist in any folder of PATH (as execvp searches)? */
+static bool in_path(const char *cmd)
+{
+	char def[256], buf[PATH_MAX];
+	const char *path = getenv("PATH");
+
+	if (!path) {
+		confstr(_CS_PATH, def, sizeof(def));
+		path = def;
+	}
+	for (;;) {
+		size_t n = strcspn(path, ":");
+
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)(n ? n : 1), n ? path : ".", cmd) <
+			    (int)sizeof(buf) &&
+		    faccessat(AT_FDCWD, buf, F_OK, AT_EACCESS) == 0)
+			return true;
+		if (!path[n])
+			return false;
+		path += n + 1;
+	}
+}
+
 /*
- * Search PATH as the shell does: a folder that cannot be searched is
- * skipped (execvp would report its EACCES), so a command found nowhere is
- * "not found" (127) and one found but not runnable is "cannot run" (126).
+ * execvp, with the shell's verdict on failure: execvp reports EACCES when
+ * any folder of PATH cannot be searched, so a command found nowhere is still
+ * "not found" (127); one found but not runnable is "cannot run" (126).
  */
 static __attribute__((noreturn)) void exec_command(char **cmd)
 {
-	const char *path = getenv("PATH");
-	char buf[PATH_MAX];
-	int err = ENOENT;
+	int err;
 
-	if (strchr(cmd[0], '/') || !path) {
-		execv(cmd[0], cmd);
-		err = errno;
-	} else {
-		while (*path) {
-			size_t n = strcspn(path, ":");
-			struct stat st;
-
-			if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)(n ? n : 1),
-				     n ? path : ".", cmd[0]) < (int)sizeof(buf) &&
-			    stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
-				execv(buf, cmd);
-				err = errno; /* found, but not runnable: keep looking */
-			}
-			path += n + (path[n] == ':');
-		}
-	}
-	if (err == ENOENT) {
+	execvp(cmd[0], cmd);
+	err = errno;
+	if (err == ENOENT || (err == EACCES && !strchr(cmd[0], '/') && !in_path(cmd[0]))) {
 		cli_error("%s: command not found", cmd[0]);
 		_exit(EXIT_NOTFOUND);
 	}

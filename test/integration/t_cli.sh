@@ -241,6 +241,13 @@ test_exit_status_is_cmds() {
 		runc cli run $mode "$T/noexec"
 		expect_eq "$rc" 126 "not executable $mode"
 		expect_line "$err" "stickysync: $T/noexec: cannot run: Permission denied"
+		# as execvp: a script without #! runs with sh, PATH unset means the
+		# default path (never the current folder)
+		printf 'echo ran-by-sh\n' >"$T/noshebang" && chmod +x "$T/noshebang"
+		runc env PATH="$T:$PATH" "$CLI" run $mode noshebang
+		expect_line "$out" "ran-by-sh"
+		runc env -i "$CLI" run --state off $mode -- ls -d /
+		expect_line "$out" "/"
 		runc cli run $mode -- sh -c 'echo "$@"' sh --policy x
 		expect_eq "$rc" 0
 		expect_line "$out" "--policy x"
