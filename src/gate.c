@@ -116,7 +116,7 @@ void gate_open(int dirfd, const char *path, int flags)
 		return;
 	absolute_path(dirfd, path, abs, sizeof(abs));
 	if (inject_records(&inject_rules, abs))
-		undo_record_path_truncate(dirfd, path);
+		undo_record_path_truncate(dirfd, path, flags);
 }
 
 bool gate_read(int fd)

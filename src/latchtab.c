@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -106,6 +107,14 @@ static void bloom_add(struct latchtab *t, uint64_t hash)
 	__atomic_or_fetch(&t->hdr->bloom[b / 64], 1ULL << (b % 64), __ATOMIC_ACQ_REL);
 }
 
+static int64_t now_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static inline bool live(unsigned state)
 {
 	return state == SLOT_ACTIVE || state == SLOT_ACKED;
@@ -141,18 +150,22 @@ static void raise_seq(uint64_t *p, uint64_t v)
 static bool relatch(struct latchtab *t, struct latch_record *r, uint64_t w,
 		    const struct latch_event *ev, uint64_t seq)
 {
+	/* Raising the sequence before owning the record fails safe: at worst
+	 * a reused slot's fds count as witnesses of a later loss. */
 	raise_seq(&r->latch_seq, seq);
+	active_add(t, 1);
+	if (!word_cas(r, w, SLOT_ACTIVE, 0)) {
+		active_add(t, -1);
+		return false;
+	}
+	/* Only for reports: a status reader may see it half-written. */
 	r->error = ev->error;
 	r->when_ns = ev->when_ns;
 	r->pid = ev->pid;
 	copy_string(r->op, sizeof(r->op), ev->op);
 	copy_string(r->prog, sizeof(r->prog), ev->prog);
 	copy_string(r->path, sizeof(r->path), ev->path);
-	active_add(t, 1);
-	if (word_cas(r, w, SLOT_ACTIVE, 0))
-		return true;
-	active_add(t, -1);
-	return false;
+	return true;
 }
 
 /* Claim a free slot, fill it and publish it; false if another process got
@@ -165,6 +178,7 @@ static bool insert(struct latchtab *t, struct latch_record *r, uint64_t w,
 	if (!word_cas(r, w, SLOT_BUSY, ev->pid))
 		return false;
 	busy = word_load(r);
+	r->claim_ns = now_realtime_ns();
 	fill_body(r, ev, seq);
 	if (ev->key.kind == KEY_FS)
 		__atomic_add_fetch(&t->hdr->fs_live, 1, __ATOMIC_ACQ_REL);
@@ -346,9 +360,13 @@ int latchtab_each(const struct latchtab *t, int (*fn)(const struct latch_record 
 	return 0;
 }
 
-static bool owner_gone(int pid)
+/* A BUSY record is abandoned when its owner is gone and it was claimed long
+ * ago: a live owner in another pid namespace finishes within microseconds. */
+static bool abandoned(const struct latch_record *r, int pid)
 {
-	return pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH);
+	int64_t age = now_realtime_ns() - __atomic_load_n(&r->claim_ns, __ATOMIC_RELAXED);
+
+	return (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) && age > 60 * 1000000000LL;
 }
 
 int latchtab_prune(struct latchtab *t, bool (*gone)(const struct latch_record *rec, void *arg),
@@ -362,7 +380,7 @@ int latchtab_prune(struct latchtab *t, bool (*gone)(const struct latch_record *r
 		unsigned s = W_STATE(w);
 		struct latch_record copy;
 
-		if (s == SLOT_BUSY && owner_gone(W_PID(w))) {
+		if (s == SLOT_BUSY && abandoned(r, W_PID(w))) {
 			if (word_cas(r, w, SLOT_DEAD, 0))
 				n++;
 			continue;

@@ -20,9 +20,10 @@
  * ACTIVE key raises its latch_seq atomically.  A reader that sees the state
  * word change while it reads a record reads it again.  A process killed
  * while holding a new record BUSY leaves it BUSY; pruning reclaims it once
- * that pid no longer exists, and publishing is itself a compare-and-swap, so
- * an owner wrongly thought dead (another pid namespace) retries instead of
- * overwriting.  The header's `active` count is raised before a record
+ * that pid no longer exists and the claim is older than a minute (a pid can
+ * look dead from another pid namespace: the age keeps a live owner from
+ * losing its slot while it writes), and publishing is itself a
+ * compare-and-swap.  The header's `active` count is raised before a record
  * becomes ACTIVE and lowered after it stops being ACTIVE, so a crash can
  * leave it too high (a wasted lookup) but never too low (a missed latch).
  * `live` counts ACTIVE and ACKED records by the same rule.  Nothing here
@@ -39,7 +40,7 @@
 
 #define LATCHTAB_MAGIC "STKYSYN1"
 /* Bumped whenever the layout of the header or a record changes. */
-#define LATCHTAB_VERSION 2u
+#define LATCHTAB_VERSION 3u
 
 enum slot_state {
 	SLOT_EMPTY = 0,
@@ -54,7 +55,8 @@ enum slot_state {
 #define REC_PATH_MAX 256
 
 struct latch_record {
-	uint64_t state; /* enum slot_state in the low byte, BUSY owner pid above */
+	uint64_t state;	  /* enum slot_state in the low byte, BUSY owner pid above */
+	int64_t claim_ns; /* CLOCK_REALTIME when a new record was claimed BUSY */
 	struct file_key key;
 	uint64_t latch_seq; /* table sequence number when it (last) latched */
 	uint64_t ack_seq;

@@ -69,11 +69,13 @@ static int walk_to(const char *dir, bool create)
 			*end++ = '\0';
 		while (*end == '/')
 			end++;
-		/* the folder itself (the last component) must not be a link */
-		if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
-		    (!*end || (st.st_uid != 0 && st.st_uid != geteuid())))
-			flags |= O_NOFOLLOW;
-		next = sys_openat(dfd, comp, flags, 0);
+		/* Never follow a link unless it was just seen to be a link of root
+		 * or of ours on the way (the folder itself must not be one). */
+		next = sys_openat(dfd, comp, flags | O_NOFOLLOW, 0);
+		if (next < 0 && (errno == ELOOP || errno == ENOTDIR) && *end &&
+		    fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
+		    (st.st_uid == 0 || st.st_uid == geteuid()))
+			next = sys_openat(dfd, comp, flags, 0);
 		/* another process may create it at the same moment: fine */
 		if (next < 0 && errno == ENOENT && create &&
 		    (mkdirat(dfd, comp, 0700) == 0 || errno == EEXIST))

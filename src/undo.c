@@ -174,10 +174,16 @@ void undo_record_write(int fd, off_t off, size_t len)
 	errno = saved;
 }
 
-void undo_record_path_truncate(int dirfd, const char *path)
+void undo_record_path_truncate(int dirfd, const char *path, int flags)
 {
-	int saved = errno, fd = sys_openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+	int saved = errno, fd;
 
+	/* O_EXCL: nothing to lose (the open fails if the file exists); the
+	 * look opens the same file the real open will, and no terminal */
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		return;
+	fd = sys_openat(dirfd, path,
+			O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (flags & O_NOFOLLOW), 0);
 	if (fd >= 0) {
 		undo_record_truncate(fd, 0);
 		sys_close(fd);

@@ -27,7 +27,7 @@ void undo_record_write(int fd, off_t off, size_t len);
 /* Before ftruncate(fd, len). */
 void undo_record_truncate(int fd, off_t len);
 /* Before an open that truncates path (O_TRUNC, creat, fopen "w"). */
-void undo_record_path_truncate(int dirfd, const char *path);
+void undo_record_path_truncate(int dirfd, const char *path, int flags);
 /* Lose what was recorded for fd's file, as lose says, and forget it. */
 void undo_apply(int fd, enum inject_lose lose);
 /* fd's file was synced: its current content is the new baseline. */

@@ -323,7 +323,7 @@ static bool in_path(const char *cmd)
 		size_t n = strcspn(path, ":");
 
 		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)(n ? n : 1), n ? path : ".", cmd) <
-			    (int)sizeof(buf) &&
+			(int)sizeof(buf) &&
 		    faccessat(AT_FDCWD, buf, F_OK, AT_EACCESS) == 0)
 			return true;
 		if (!path[n])

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "latchtab.h"
@@ -180,6 +181,24 @@ START_TEST(busy_record_of_dead_process_is_reclaimed)
 }
 END_TEST
 
+/* An owner that only looks dead (another pid namespace) and claimed its
+ * record just now keeps it: it is still writing. */
+START_TEST(recent_busy_record_is_not_reclaimed)
+{
+	struct timespec now;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	clock_gettime(CLOCK_REALTIME, &now);
+	t.rec[0].state = SLOT_BUSY | ((uint64_t)pid << 32);
+	t.rec[0].claim_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	ck_assert_int_eq(latchtab_prune(&t, gone_odd, NULL), 0);
+	ck_assert_uint_eq(t.rec[0].state & 0xff, SLOT_BUSY);
+}
+END_TEST
+
 /* Lookups racing with acknowledgments and relatches never miss the key. */
 static void *ack_relatch_loop(void *arg)
 {
@@ -253,6 +272,7 @@ Suite *latchtab_suite(void)
 	tcase_add_test(tc, full_table_refuses);
 	tcase_add_test(tc, prune_removes_and_frees_slots);
 	tcase_add_test(tc, busy_record_of_dead_process_is_reclaimed);
+	tcase_add_test(tc, recent_busy_record_is_not_reclaimed);
 	tcase_add_test(tc, lookups_never_miss_during_ack_and_relatch);
 	tcase_add_test(tc, attach_rejects_foreign_memory);
 	tcase_add_test(tc, dev_active_finds_files_and_filesystems);
