@@ -246,7 +246,8 @@ test_exit_status_is_cmds() {
 		printf 'echo ran-by-sh\n' >"$T/noshebang" && chmod +x "$T/noshebang"
 		runc env PATH="$T:$PATH" "$CLI" run $mode noshebang
 		expect_line "$out" "ran-by-sh"
-		runc env -i "$CLI" run --state off $mode -- ls -d /
+		runc env -i LD_PRELOAD="${SANITIZER_PRELOAD:-}" ASAN_OPTIONS="${ASAN_OPTIONS:-}" \
+			"$CLI" run --state off $mode -- ls -d /
 		expect_line "$out" "/"
 		runc cli run $mode -- sh -c 'echo "$@"' sh --policy x
 		expect_eq "$rc" 0
