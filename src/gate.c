@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
 #include "gate.h"
+#include "strcopy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,12 +92,9 @@ bool gate_truncate(int fd, off_t len, int *ret)
 static void absolute_path(int dirfd, const char *path, char *buf, size_t size)
 {
 	char base[REC_PATH_MAX];
-	size_t n;
 
 	if (path[0] == '/') {
-		n = strnlen(path, size - 1);
-		memcpy(buf, path, n);
-		buf[n] = '\0';
+		str_copy(buf, size, path);
 		return;
 	}
 	if (dirfd == AT_FDCWD) {

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #define STICKYSYNC_BUILDING_LIBRARY
 #include "latch.h"
+#include "strcopy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -830,9 +831,7 @@ static bool maps_line_has(const char *p, unsigned long addr, struct file_key *ke
 	key->ino = parse_dec(&p);
 	while (*p == ' ')
 		p++;
-	size_t n = strnlen(p, size - 1);
-	memcpy(path, p, n);
-	path[n] = '\0';
+	str_copy(path, size, p);
 	return key->ino != 0;
 }
 
@@ -928,14 +927,6 @@ int latch_msync_result(void *addr, size_t len, int flags, int ret)
 
 /* ---- status -------------------------------------------------------------- */
 
-static void copy_field(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 int latch_status_fd(int fd, struct stickysync_status *st)
 {
 	struct latch_record rec;
@@ -958,8 +949,8 @@ int latch_status_fd(int fd, struct stickysync_status *st)
 	st->error = rec.error;
 	st->when_ns = rec.when_ns;
 	st->pid = rec.pid;
-	copy_field(st->op, sizeof(st->op), rec.op);
-	copy_field(st->prog, sizeof(st->prog), rec.prog);
-	copy_field(st->path, sizeof(st->path), rec.path);
+	str_copy(st->op, sizeof(st->op), rec.op);
+	str_copy(st->prog, sizeof(st->prog), rec.prog);
+	str_copy(st->path, sizeof(st->path), rec.path);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
 #include "latchtab.h"
+#include "strcopy.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -73,15 +74,6 @@ uint64_t latchtab_next_seq(struct latchtab *t)
 	return __atomic_add_fetch(&t->hdr->seq, 1, __ATOMIC_ACQ_REL);
 }
 
-static void copy_string(char *dst, size_t size, const char *src)
-{
-	size_t n = src ? strnlen(src, size - 1) : 0;
-
-	if (n)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static void fill_body(struct latch_record *r, const struct latch_event *ev, uint64_t seq)
 {
 	r->key = ev->key;
@@ -91,9 +83,9 @@ static void fill_body(struct latch_record *r, const struct latch_event *ev, uint
 	r->ack_ns = 0;
 	r->error = ev->error;
 	r->pid = ev->pid;
-	copy_string(r->op, sizeof(r->op), ev->op);
-	copy_string(r->prog, sizeof(r->prog), ev->prog);
-	copy_string(r->path, sizeof(r->path), ev->path);
+	str_copy(r->op, sizeof(r->op), ev->op);
+	str_copy(r->prog, sizeof(r->prog), ev->prog);
+	str_copy(r->path, sizeof(r->path), ev->path);
 }
 
 /* Set before the record is published, so no reader can see the record
@@ -162,9 +154,9 @@ static bool relatch(struct latchtab *t, struct latch_record *r, uint64_t w,
 	r->error = ev->error;
 	r->when_ns = ev->when_ns;
 	r->pid = ev->pid;
-	copy_string(r->op, sizeof(r->op), ev->op);
-	copy_string(r->prog, sizeof(r->prog), ev->prog);
-	copy_string(r->path, sizeof(r->path), ev->path);
+	str_copy(r->op, sizeof(r->op), ev->op);
+	str_copy(r->prog, sizeof(r->prog), ev->prog);
+	str_copy(r->path, sizeof(r->path), ev->path);
 	return true;
 }
 

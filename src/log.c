@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
 #include "log.h"
+#include "strcopy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,19 +18,11 @@ static char prog[32] = "?";
 
 void log_setup(enum log_mode mode, const char *path, const char *name)
 {
-	size_t n;
-
 	log_mode = mode;
-	if (mode == LOG_FILE) {
-		n = strnlen(path, sizeof(log_path) - 1);
-		memcpy(log_path, path, n);
-		log_path[n] = '\0';
-	}
-	if (name && *name) {
-		n = strnlen(name, sizeof(prog) - 1);
-		memcpy(prog, name, n);
-		prog[n] = '\0';
-	}
+	if (mode == LOG_FILE)
+		str_copy(log_path, sizeof(log_path), path);
+	if (name && *name)
+		str_copy(prog, sizeof(prog), name);
 }
 
 const char *log_prog(void)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
 #include "undo.h"
+#include "strcopy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,11 +56,9 @@ static void after_fork(void)
 void undo_setup(size_t bytes_in_memory, const char *tmpdir)
 {
 	static int registered;
-	size_t n = strnlen(tmpdir, sizeof(spill_dir) - 1);
 
 	mem_limit = bytes_in_memory;
-	memcpy(spill_dir, tmpdir, n);
-	spill_dir[n] = '\0';
+	str_copy(spill_dir, sizeof(spill_dir), tmpdir);
 	if (!__atomic_exchange_n(&registered, 1, __ATOMIC_ACQ_REL))
 		pthread_atfork(before_fork, after_fork, after_fork);
 }
