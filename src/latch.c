@@ -724,12 +724,6 @@ static int acknowledge(const struct file_key *key)
 	return n;
 }
 
-int latch_acknowledge_key(const struct file_key *key)
-{
-	latch_init();
-	return acknowledge(key);
-}
-
 /* For the API: fd's verdict, by the kernel's identity; -1 with EBADF. */
 static int api_judge(int fd, struct file_key *key, struct verdict *v)
 {

@@ -122,6 +122,5 @@ int latch_mapped_file(const void *addr, struct file_key *key, char *path, size_t
 int latch_acknowledge_fd(int fd);
 struct stickysync_status;
 int latch_status_fd(int fd, struct stickysync_status *st);
-int latch_acknowledge_key(const struct file_key *key);
 
 #endif
