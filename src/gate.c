@@ -11,6 +11,7 @@
 
 #include "inject.h"
 #include "latchtab.h"
+#include "procmaps.h"
 #include "undo.h"
 
 /* Does any rule name fd's file?  Decided once per fd. */
@@ -176,7 +177,7 @@ bool gate_msync(void *addr, int *ret)
 	enum inject_lose lose;
 	int err;
 
-	if (!inject_active() || latch_mapped_file(addr, &key, path, sizeof(path)) != 0)
+	if (!inject_active() || procmaps_find(addr, &key, path, sizeof(path)) != 0)
 		return false;
 	err = inject_decide(&inject_rules, IOP_MSYNC, path, &lose);
 	if (!err)

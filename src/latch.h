@@ -116,9 +116,6 @@ static inline int latch_opened(int ret, int flags, uint64_t seq)
 	return ret;
 }
 
-/* The file mapped at addr, from /proc/self/maps (for msync). */
-int latch_mapped_file(const void *addr, struct file_key *key, char *path, size_t size);
-
 int latch_acknowledge_fd(int fd);
 struct stickysync_status;
 int latch_status_fd(int fd, struct stickysync_status *st);
