@@ -1,25 +1,59 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What the shim knows about each fd of this process.
+ * What the shim knows about each fd number of this process.
  *
  * The table is a fixed array in .bss, indexed by fd: usable before any
  * initialisation, copied into the child by fork (which inherits the fds), and
  * only touched pages cost memory.  fds at or above FDTAB_SIZE are not tracked
- * and are treated like fds opened outside the shim.
+ * and are judged like fds opened outside the shim.
  *
- * Locking protocol: none.  An entry is written by the thread that just
- * created or closed that fd (open, dup, close wrappers), which the kernel
- * makes unique for a given fd number while it is open; other threads only
- * read it, through relaxed atomics.
+ * Ownership protocol.  An entry describes one lifetime of its fd number:
+ * from the moment an open or dup wrapper installs a new open file
+ * description on it, to the moment a close wrapper releases it.  `gen`
+ * numbers the lifetimes:
  *
- * The file's identity is cached at the first sync that needs it, so later
- * syncs need no system call to know their file.  That trusts the table to
- * see every close of a tracked fd: close, close_range, closefrom, dup2/dup3
- * over it, fclose, freopen and closedir are all wrapped.  A tracked fd closed
- * by a raw system call and its number reused for another file would be
- * judged as the old file until closed again; whenever a sync does read the
- * identity from the kernel (a failure, an untracked fd), fd_validate resets
- * an entry that turns out to describe another file.
+ *   - odd:  a description installed through the shim; open_seq, origin
+ *           and the write state describe it;
+ *   - even: a description the shim did not see created (inherited across
+ *           exec, made inside libc, received over a socket, made by a raw
+ *           system call), or no description at all.
+ *
+ * Only two kinds of thread move gen, always with an atomic read-modify-write:
+ * the thread that releases the number, *before* the real close (so that no
+ * thread that reopens the number can have its fresh entry cleared after the
+ * fact), and the thread that installs a description, *after* the real open
+ * or dup and before the fd is returned to the program.  The installer writes
+ * the plain fields first and publishes them with the release that moves gen;
+ * readers load gen with acquire.
+ *
+ * Everything learnt about a lifetime later, by any thread that uses the fd
+ * (its identity, a clean verdict, that it witnessed a loss, reporting and
+ * injection flags), is stored in a word tagged with the gen it was learnt
+ * under, and is valid only while gen still has that value.  Releasing the
+ * number therefore forgets all of it at once, without clearing anything,
+ * and a thread that learnt something about a description that has since
+ * been closed, and whose number has been reused, writes a value no reader of
+ * the new lifetime accepts.  The cached identity has a small state machine
+ * (none -> writing -> ready, all tagged) so that a reader never sees a
+ * half-written key: a key is written only by the thread that moved its word
+ * to "writing", and a word in "writing" is never taken over.
+ *
+ * free_seq is the table sequence number at which the number was last
+ * released through the shim: any description on it now was created after
+ * that, which tells, for an fd the shim did not see opened, that it cannot
+ * have witnessed a loss latched before then.
+ *
+ * The write state (wstate) is the hot path's: one byte, plain stores, not
+ * tagged.  A write racing a close of the same fd may leave a stale bit on
+ * the next lifetime, which costs at most an identity check at close.
+ *
+ * A child of vfork runs in its parent's memory: every function that writes
+ * an entry (except the write state) does nothing in such a child.
+ *
+ * fds closed by a raw system call are not seen: their number keeps its
+ * entry until the shim next reads the identity from the kernel (a failure,
+ * a refusal, an fd without a cached identity), where fd_validate notices
+ * the other file and forgets the entry.
  */
 #ifndef STICKYSYNC_FDTABLE_H
 #define STICKYSYNC_FDTABLE_H
@@ -32,11 +66,12 @@
 
 #define FDTAB_SIZE 65536
 
+/* Per-lifetime flags (fd_flags, fd_set_flags). */
 enum fd_flag {
-	FD_HAVE_KEY = 1u << 1,	     /* key holds the fd's identity */
-	FD_REPORTED = 1u << 2,	     /* a refused sync on this fd was reported */
-	FD_INJECT_CHECKED = 1u << 3, /* injector rules were matched against the path */
-	FD_INJECT = 1u << 4,	     /* some injector rule names this file */
+	FD_REPORTED = 1u << 0,	     /* a refused sync on this fd was reported */
+	FD_INJECT_CHECKED = 1u << 1, /* injector rules were matched against the path */
+	FD_INJECT = 1u << 2,	     /* some injector rule names this file */
+	FD_INJECT_LOSE = 1u << 3,    /* some lose= rule names this file */
 };
 
 enum fd_wstate {
@@ -44,21 +79,22 @@ enum fd_wstate {
 	W_DSYNC = 2,   /* opened O_SYNC or O_DSYNC: each write is a sync */
 };
 
+enum fd_origin {
+	FD_ORIGIN_OPEN = 1, /* an open-family call made the description */
+	FD_ORIGIN_DUP = 2,  /* dup, dup2, dup3 or F_DUPFD made this fd */
+};
+
 struct fd_entry {
-	/* Table sequence number read just before the fd was opened; 0 when the
-	 * fd was not opened through the shim (the open time is unknown). */
-	uint64_t open_seq;
-	/* The table's sequence number when a sync on this fd was last judged
-	 * clean: while it has not moved (no latch or acknowledgment anywhere),
-	 * the verdict stands and needs no lookup. */
-	uint64_t clean_seq;
-	uint32_t flags;
-	int32_t latch_error; /* non-zero: this open file description saw a loss */
-	/* W_* bits: what the write path must know, in a byte of its own so the
-	 * hot path tests it with one compare and updates it with plain stores
-	 * instead of locked read-modify-writes. */
-	uint8_t wstate;
-	struct file_key key;
+	uint32_t gen;	     /* see above */
+	uint8_t wstate;	     /* W_* bits: the write path's byte */
+	uint8_t origin;	     /* enum fd_origin, for odd gens */
+	uint64_t open_seq;   /* table sequence read just before the open; odd gens */
+	uint64_t free_seq;   /* table sequence when the number was last released */
+	uint64_t witness;    /* tag | errno of a loss this description saw */
+	uint64_t clean;	     /* gen (24 bits) | sequence (40 bits) of a clean verdict */
+	uint64_t flags;	     /* tag | enum fd_flag bits */
+	uint64_t key_word;   /* tag | enum key_state */
+	struct file_key key; /* the identity, when key_word says it is ready */
 };
 
 extern struct fd_entry fdtab[FDTAB_SIZE];
@@ -69,13 +105,79 @@ static inline struct fd_entry *fd_entry(int fd)
 	return (unsigned)fd < FDTAB_SIZE ? &fdtab[fd] : 0;
 }
 
-/* A fd was opened by the shim's wrappers with these open flags, and the
- * sequence number read before the call. */
-void fd_opened(int fd, uint64_t seq, int oflags);
-/* newfd now refers to the same open file description as oldfd. */
-void fd_duplicated(int oldfd, int newfd);
-void fd_closed(int fd);
-void fd_closed_range(unsigned first, unsigned last);
+/* The lifetime a caller is acting in: sample it before the real call. */
+static inline uint32_t fd_gen(int fd)
+{
+	return (unsigned)fd < FDTAB_SIZE ? __atomic_load_n(&fdtab[fd].gen, __ATOMIC_ACQUIRE) : 0;
+}
+
+/* Hot path: did this lifetime of fd already see a loss? */
+static inline bool fd_latched(int fd)
+{
+	uint32_t gen;
+	uint64_t w;
+
+	if ((unsigned)fd >= FDTAB_SIZE)
+		return false;
+	gen = __atomic_load_n(&fdtab[fd].gen, __ATOMIC_ACQUIRE);
+	w = __atomic_load_n(&fdtab[fd].witness, __ATOMIC_ACQUIRE);
+	return (uint32_t)(w >> 32) == gen && (uint32_t)w != 0;
+}
+
+/* The errno of the loss fd's lifetime gen witnessed, or 0. */
+int fd_witness_error(int fd, uint32_t gen);
+/* fd's lifetime gen witnessed a loss with err (the first one is kept). */
+void fd_mark_witness(int fd, uint32_t gen, int err);
+
+/* Was a sync of fd's lifetime gen judged clean at table sequence seq? */
+static inline bool fd_clean_at(int fd, uint32_t gen, uint64_t seq)
+{
+	uint64_t want = (uint64_t)(gen & 0xffffff) << 40 | (seq & 0xffffffffffULL);
+
+	return (unsigned)fd < FDTAB_SIZE &&
+	       __atomic_load_n(&fdtab[fd].clean, __ATOMIC_ACQUIRE) == want;
+}
+void fd_set_clean(int fd, uint32_t gen, uint64_t seq);
+
+/* The cached identity of lifetime gen; false when there is none. */
+bool fd_cached_key(int fd, uint32_t gen, struct file_key *key);
+/*
+ * key was just read from the kernel for fd.  If the entry holds a different
+ * file, the number was reused behind the shim's back and the entry is
+ * forgotten (its new lifetime is one the shim did not see opened).  Then
+ * the key is cached for the entry's current lifetime, which is returned.
+ */
+uint32_t fd_validate(int fd, uint32_t gen, const struct file_key *key);
+
+uint32_t fd_flags(int fd, uint32_t gen);
+/* Set bits for lifetime gen; returns which of them were already set. */
+uint32_t fd_set_flags(int fd, uint32_t gen, uint32_t bits);
+
+/* The wrappers' side: before the real close of fd (or of each fd in
+ * [first, last]); seq is the table's sequence now. */
+void fd_release(int fd, uint64_t seq);
+void fd_release_range(unsigned first, unsigned last, uint64_t seq);
+/* After a real open made fd, with these open flags; seq was read before. */
+void fd_install_open(int fd, uint64_t seq, int oflags);
+/* After newfd became a duplicate of oldfd (newfd was released before). */
+void fd_install_dup(int oldfd, int newfd);
+
+/*
+ * A table sequence number S such that the description on fd (lifetime gen)
+ * was created after S was handed out: its open_seq when the shim saw it
+ * opened, else the sequence at which its number was last released through
+ * the shim; 0 when nothing is known.
+ */
+uint64_t fd_created_after(int fd, uint32_t gen);
+
+/* Could the description have existed before the loss numbered latch_seq?
+ * fds the shim knows nothing about count as old. */
+static inline bool fd_opened_before(int fd, uint32_t gen, uint64_t latch_seq)
+{
+	uint64_t after = fd_created_after(fd, gen);
+
+	return after == 0 || after < latch_seq;
+}
 
 static inline void fd_mark_synced(int fd)
 {
@@ -86,21 +188,13 @@ static inline void fd_mark_synced(int fd)
 		__atomic_store_n(&fdtab[fd].wstate, st & ~W_WRITTEN, __ATOMIC_RELAXED);
 }
 
-/* Hot path: did this fd already see a loss? */
-static inline bool fd_latched(int fd)
-{
-	return (unsigned)fd < FDTAB_SIZE &&
-	       __atomic_load_n(&fdtab[fd].latch_error, __ATOMIC_RELAXED) != 0;
-}
-
-/*
- * Reconcile the entry with the fd's identity as just read from the kernel:
- * if the entry holds a different file, the fd number was reused behind the
- * shim's back and the entry is reset to "opened outside the shim".
- */
-void fd_validate(int fd, const struct file_key *key);
 /* The entry holds state: make sure closefrom and close_range reach it. */
 void fd_note_used(int fd);
+
+/* Is this thread a child of vfork, running in its parent's memory? */
+bool fd_in_vfork_child(void);
+/* Set by the vfork wrapper in the calling thread before the real vfork. */
+extern __thread int fd_vfork_parent;
 
 /* "/proc/self/fd/N" into buf (at least 32 bytes). */
 void fd_proc_name(int fd, char *buf);

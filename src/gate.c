@@ -17,21 +17,19 @@
 /* Does any rule name fd's file?  Decided once per fd. */
 static bool fd_injectable(int fd, char *path, size_t size)
 {
-	struct fd_entry *e = fd_entry(fd);
-	uint32_t flags = e ? __atomic_load_n(&e->flags, __ATOMIC_RELAXED) : 0;
+	uint32_t gen = fd_gen(fd), flags = fd_flags(fd, gen);
 
 	if (!inject_active())
 		return false;
-	if (e && (flags & FD_INJECT_CHECKED) && !(flags & FD_INJECT))
+	if ((flags & FD_INJECT_CHECKED) && !(flags & FD_INJECT))
 		return false;
 	fd_path(fd, path, size);
-	if (e && !(flags & FD_INJECT_CHECKED)) {
+	if (fd_entry(fd) && !(flags & FD_INJECT_CHECKED)) {
 		bool any = false;
 
 		for (int i = 0; i < inject_rules.n; i++)
 			any |= inject_rule_matches(&inject_rules.rule[i], path);
-		__atomic_or_fetch(&e->flags, FD_INJECT_CHECKED | (any ? FD_INJECT : 0),
-				  __ATOMIC_RELAXED);
+		fd_set_flags(fd, gen, FD_INJECT_CHECKED | (any ? FD_INJECT : 0));
 		return any;
 	}
 	return true;

@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
+#include <linux/futex.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -57,8 +59,7 @@ static union {
 	char bytes[sizeof(struct latch_header) + LOCAL_CAPACITY * sizeof(struct latch_record)];
 } local_mem;
 
-int latch_init_phase; /* 0: not started, 1: running, 2: done */
-static pid_t init_tid;
+int latch_init_state;
 
 static void setup_local(void)
 {
@@ -104,39 +105,67 @@ static const char *env_lookup(const char *name)
 	return secure_getenv(name);
 }
 
+/* Is thread tid of this process still there?  A child forked while
+ * another thread ran init has no such thread. */
+static bool thread_alive(pid_t tid)
+{
+	int saved = errno;
+	bool alive = syscall(SYS_tgkill, (pid_t)syscall(SYS_getpid), tid, 0) == 0 || errno != ESRCH;
+
+	errno = saved;
+	return alive;
+}
+
+static void wait_for_init(int owner)
+{
+	struct timespec ms = {0, 1000000};
+
+	syscall(SYS_futex, &latch_init_state, FUTEX_WAIT_PRIVATE, owner, &ms, NULL, 0);
+}
+
 /*
- * Another thread running init is waited for, but not forever: a child forked
- * while another thread was in init would wait for a thread it does not have.
- * This thread re-entering init (a signal handler, or a wrapper called from
- * init itself) does not wait, and runs with what is set up so far.
+ * The caller runs init when it wins the state word.  Another thread running
+ * it is waited for while it exists; one that is not in this process (a
+ * child forked during init) is replaced.  This thread re-entering init (a
+ * signal handler, or a wrapper called from init itself) does not wait, and
+ * runs with what is set up so far.
  */
 static bool claim_init(void)
 {
-	int phase = 0, spins = 0;
-	pid_t self = gettid();
+	int self = (int)gettid();
 
-	if (__atomic_compare_exchange_n(&latch_init_phase, &phase, 1, false, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE)) {
-		__atomic_store_n(&init_tid, self, __ATOMIC_RELAXED);
-		return true;
+	for (;;) {
+		int state = 0;
+
+		if (__atomic_compare_exchange_n(&latch_init_state, &state, self, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return true;
+		if (state == LATCH_INIT_DONE || state == self)
+			return false;
+		if (!thread_alive(state))
+			__atomic_compare_exchange_n(&latch_init_state, &state, 0, false,
+						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+		else
+			wait_for_init(state);
 	}
-	while (phase == 1 && __atomic_load_n(&init_tid, __ATOMIC_RELAXED) != self &&
-	       spins++ < 100000) {
-		sched_yield();
-		phase = __atomic_load_n(&latch_init_phase, __ATOMIC_ACQUIRE);
-	}
-	return false;
+}
+
+static void init_done(void)
+{
+	__atomic_store_n(&latch_init_state, LATCH_INIT_DONE, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &latch_init_state, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
 void latch_init(void)
 {
 	static struct options opt; /* too large for a small thread stack */
 
-	if (__atomic_load_n(&latch_init_phase, __ATOMIC_ACQUIRE) == 2 || !claim_init())
+	if (__atomic_load_n(&latch_init_state, __ATOMIC_ACQUIRE) == LATCH_INIT_DONE ||
+	    !claim_init())
 		return;
 	config_load(&opt, env_lookup, geteuid() == 0);
 	setup(&opt);
-	__atomic_store_n(&latch_init_phase, 2, __ATOMIC_RELEASE);
+	init_done();
 }
 
 void latch_init_with(const struct options *o)
@@ -144,7 +173,7 @@ void latch_init_with(const struct options *o)
 	memset(&rt, 0, sizeof(rt));
 	memset(&local_mem, 0, sizeof(local_mem));
 	setup(o);
-	__atomic_store_n(&latch_init_phase, 2, __ATOMIC_RELEASE);
+	init_done();
 }
 
 /* ---- recording failures -------------------------------------------------- */
@@ -232,20 +261,9 @@ static int store_latch(const struct latch_event *ev, uint64_t seq)
 	return ret;
 }
 
-static void mark_fd_witness(int fd, int err)
-{
-	struct fd_entry *e = fd_entry(fd);
-	int none = 0;
-
-	if (!e)
-		return;
-	__atomic_compare_exchange_n(&e->latch_error, &none, err, false, __ATOMIC_RELAXED,
-				    __ATOMIC_RELAXED);
-	fd_note_used(fd);
-}
-
-/* Record that a sync of key (through fd, or -1) failed with err. */
-static void record_failure(int fd, const struct file_key *key, enum op op, int err,
+/* Record that a sync of key (through fd in its lifetime gen, or fd -1)
+ * failed with err. */
+static void record_failure(int fd, uint32_t gen, const struct file_key *key, enum op op, int err,
 			   const char *path)
 {
 	char buf[REC_PATH_MAX];
@@ -270,7 +288,7 @@ static void record_failure(int fd, const struct file_key *key, enum op op, int e
 	/* Move the sequence again now that the record is visible: a sync that
 	 * judged its fd clean between the two numbers must judge again. */
 	latchtab_next_seq(seq_table());
-	mark_fd_witness(fd, err);
+	fd_mark_witness(fd, gen, err);
 	report_failure(&ev, fd, stored);
 	if (rt.opt.policy == POLICY_ABORT)
 		abort();
@@ -325,21 +343,13 @@ static void lookup_both(const struct file_key *key, struct latch_view *v)
 	}
 }
 
-static bool opened_before(const struct fd_entry *e, uint64_t latch_seq)
-{
-	uint64_t open_seq = e ? __atomic_load_n(&e->open_seq, __ATOMIC_RELAXED) : 0;
-
-	/* An fd the shim did not see opened may be older than any latch. */
-	return open_seq == 0 || open_seq < latch_seq;
-}
-
-static void judge_view(const struct fd_entry *e, const struct latch_view *view, struct verdict *v)
+static void judge_view(int fd, uint32_t gen, const struct latch_view *view, struct verdict *v)
 {
 	bool witness;
 
 	if (!view->found)
 		return;
-	witness = opened_before(e, view->latch_seq);
+	witness = fd >= 0 && fd_opened_before(fd, gen, view->latch_seq);
 	if (!view->active && !witness)
 		return;
 	if (!v->view.found)
@@ -348,16 +358,15 @@ static void judge_view(const struct fd_entry *e, const struct latch_view *view, 
 	v->witness |= witness;
 }
 
-static void judge(int fd, struct file_key *key, struct verdict *v)
+static void judge(int fd, uint32_t gen, struct file_key *key, struct verdict *v)
 {
-	struct fd_entry *e = fd_entry(fd);
 	struct latch_view view;
 	struct file_key fs;
 
 	v->latched = false;
 	v->witness = false;
 	v->view.found = false;
-	v->fd_error = e ? __atomic_load_n(&e->latch_error, __ATOMIC_RELAXED) : 0;
+	v->fd_error = fd_witness_error(fd, gen);
 	if (v->fd_error) {
 		v->latched = true;
 		v->witness = true;
@@ -370,14 +379,14 @@ static void judge(int fd, struct file_key *key, struct verdict *v)
 		if (key->flags & KEYF_GEN)
 			lookup_both(key, &view);
 	}
-	judge_view(e, &view, v);
+	judge_view(fd, gen, &view, v);
 	if (latchtab_any_fs(&rt.shared) || latchtab_any_fs(&rt.local)) {
 		key_fs_of(key, &fs);
 		lookup_both(&fs, &view);
-		judge_view(e, &view, v);
+		judge_view(fd, gen, &view, v);
 	}
 	if (v->witness)
-		mark_fd_witness(fd, v->fd_error ? v->fd_error : EIO);
+		fd_mark_witness(fd, gen, v->fd_error ? v->fd_error : EIO);
 }
 
 /* What to say about the latch behind a verdict. */
@@ -390,14 +399,13 @@ static void verdict_record(const struct verdict *v, struct latch_record *rec)
 	memcpy(rec->op, "sync", 5);
 }
 
-static void report_refusal(int fd, enum op op, const struct verdict *v)
+static void report_refusal(int fd, uint32_t gen, enum op op, const struct verdict *v)
 {
-	struct fd_entry *e = fd_entry(fd);
 	struct latch_record rec;
 	char path[REC_PATH_MAX];
 	struct line l;
 
-	if (e && (__atomic_fetch_or(&e->flags, FD_REPORTED, __ATOMIC_RELAXED) & FD_REPORTED))
+	if (fd >= 0 && fd_set_flags(fd, gen, FD_REPORTED))
 		return;
 	verdict_record(v, &rec);
 	line_init(&l);
@@ -434,9 +442,9 @@ static void report_refusal(int fd, enum op op, const struct verdict *v)
 }
 
 /* A call on a latched file reported success: apply the policy. */
-static int refuse(int fd, enum op op, const struct verdict *v, int ok, int saved)
+static int refuse(int fd, uint32_t gen, enum op op, const struct verdict *v, int ok, int saved)
 {
-	report_refusal(fd, op, v);
+	report_refusal(fd, gen, op, v);
 	switch (rt.opt.policy) {
 	case POLICY_OBSERVE:
 		errno = saved;
@@ -454,26 +462,23 @@ static int refuse(int fd, enum op op, const struct verdict *v, int ok, int saved
 /* ---- entry points -------------------------------------------------------- */
 
 /* fd's identity, read from the kernel; the fd table entry is checked
- * against it and caches it. */
-static int fd_key_fresh(int fd, struct file_key *key)
+ * against it and caches it.  *gen follows the entry if the number turns
+ * out to have been reused behind the shim's back. */
+static int fd_key_fresh(int fd, uint32_t *gen, struct file_key *key)
 {
 	if (key_from_fd(fd, key) != 0)
 		return -1;
-	fd_validate(fd, key);
+	*gen = fd_validate(fd, *gen, key);
 	return 0;
 }
 
 /* fd's identity: cached in its entry, else read from the kernel.  Returns
  * 1 when it came from the cache, 0 when fresh, -1 on error. */
-static int fd_key(int fd, struct file_key *key)
+static int fd_key(int fd, uint32_t *gen, struct file_key *key)
 {
-	struct fd_entry *e = fd_entry(fd);
-
-	if (e && (__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & FD_HAVE_KEY)) {
-		*key = e->key;
+	if (fd_cached_key(fd, *gen, key))
 		return 1;
-	}
-	return fd_key_fresh(fd, key);
+	return fd_key_fresh(fd, gen, key);
 }
 
 /*
@@ -481,25 +486,24 @@ static int fd_key(int fd, struct file_key *key)
  * cache's word alone: a refusal is confirmed against the kernel's identity,
  * so a stale entry cannot cause a wrong latch.
  */
-static int judge_fd(int fd, struct file_key *key, struct verdict *v)
+static int judge_fd(int fd, uint32_t *gen, struct file_key *key, struct verdict *v)
 {
-	int from_cache = fd_key(fd, key);
+	int from_cache = fd_key(fd, gen, key);
 
 	if (from_cache < 0)
 		return -1;
-	judge(fd, key, v);
+	judge(fd, *gen, key, v);
 	if (v->latched && from_cache == 1) {
-		if (fd_key_fresh(fd, key) != 0)
+		if (fd_key_fresh(fd, gen, key) != 0)
 			return -1;
-		judge(fd, key, v);
+		judge(fd, *gen, key, v);
 	}
 	return 0;
 }
 
-int latch_sync_result(int fd, enum op op, int ret)
+int latch_sync_result(int fd, uint32_t gen, enum op op, int ret)
 {
 	int saved = errno;
-	struct fd_entry *e = fd_entry(fd);
 	struct file_key key;
 	struct verdict v;
 	uint64_t now;
@@ -515,22 +519,21 @@ int latch_sync_result(int fd, enum op op, int ret)
 	latch_init();
 	if (ret < 0) {
 		/* a failure is rare: ask the kernel, do not trust a cache */
-		if (fd_key_fresh(fd, &key) == 0)
-			record_failure(fd, &key, op, saved, NULL);
+		if (fd_key_fresh(fd, &gen, &key) == 0)
+			record_failure(fd, gen, &key, op, saved, NULL);
 		errno = saved;
 		return ret;
 	}
 	now = latch_seq_now();
-	if (e && !fd_latched(fd) && __atomic_load_n(&e->clean_seq, __ATOMIC_RELAXED) == now)
+	if (!fd_latched(fd) && fd_clean_at(fd, gen, now))
 		goto clean; /* nothing latched or acknowledged since it was judged clean */
-	if (judge_fd(fd, &key, &v) != 0) {
+	if (judge_fd(fd, &gen, &key, &v) != 0) {
 		errno = saved;
 		return ret;
 	}
 	if (v.latched)
-		return refuse(fd, op, &v, ret, saved);
-	if (e)
-		__atomic_store_n(&e->clean_seq, now, __ATOMIC_RELAXED);
+		return refuse(fd, gen, op, &v, ret, saved);
+	fd_set_clean(fd, gen, now);
 clean:
 	if (op != OP_SYNC_FILE_RANGE)
 		fd_mark_synced(fd);
@@ -555,7 +558,7 @@ int latch_syncfs_result(int fd, int ret)
 	}
 	key_fs_of(&key, &fs);
 	if (ret < 0) {
-		record_failure(fd, &fs, OP_SYNCFS, saved, NULL);
+		record_failure(fd, fd_gen(fd), &fs, OP_SYNCFS, saved, NULL);
 		errno = saved;
 		return ret;
 	}
@@ -565,13 +568,14 @@ int latch_syncfs_result(int fd, int ret)
 		return ret;
 	}
 	v.latched = true;
-	return refuse(fd, OP_SYNCFS, &v, ret, saved);
+	return refuse(fd, fd_gen(fd), OP_SYNCFS, &v, ret, saved);
 }
 
 /* A failed write that was a sync: latch its file. */
 static ssize_t sync_write_failed(int fd, enum op op, ssize_t ret)
 {
 	int saved = errno;
+	uint32_t gen = fd_gen(fd);
 	struct file_key key;
 
 	if (!write_error_latches(saved) || key_from_fd(fd, &key) != 0) {
@@ -579,8 +583,8 @@ static ssize_t sync_write_failed(int fd, enum op op, ssize_t ret)
 		return ret;
 	}
 	latch_init();
-	fd_validate(fd, &key);
-	record_failure(fd, &key, op, saved, NULL);
+	gen = fd_validate(fd, gen, &key);
+	record_failure(fd, gen, &key, op, saved, NULL);
 	errno = saved;
 	return ret;
 }
@@ -602,13 +606,14 @@ ssize_t latch_write_failed(int fd, enum op op, ssize_t ret)
 static ssize_t dsync_write_done(int fd, enum op op, ssize_t ret)
 {
 	int saved = errno;
+	uint32_t gen = fd_gen(fd);
 	struct file_key key;
 	struct verdict v;
 
 	if (!fd_latched(fd) && !latch_anything())
 		return ret;
 	latch_init();
-	if (judge_fd(fd, &key, &v) != 0) {
+	if (judge_fd(fd, &gen, &key, &v) != 0) {
 		errno = saved;
 		return ret;
 	}
@@ -616,7 +621,7 @@ static ssize_t dsync_write_done(int fd, enum op op, ssize_t ret)
 		errno = saved;
 		return ret;
 	}
-	return refuse(fd, op, &v, (int)ret, saved) < 0 ? -1 : ret;
+	return refuse(fd, gen, op, &v, (int)ret, saved) < 0 ? -1 : ret;
 }
 
 /* Returns the fd's write state before. */
@@ -648,6 +653,7 @@ ssize_t latch_write_noted(int fd, enum op op, ssize_t ret)
 bool latch_io_refused(int fd, enum op op)
 {
 	int saved = errno;
+	uint32_t gen = fd_gen(fd);
 	struct file_key key;
 	struct verdict v;
 
@@ -655,7 +661,7 @@ bool latch_io_refused(int fd, enum op op)
 		return false;
 	if (!fd_latched(fd) && !latch_anything())
 		return false;
-	if (judge_fd(fd, &key, &v) != 0) {
+	if (judge_fd(fd, &gen, &key, &v) != 0) {
 		errno = saved;
 		return false;
 	}
@@ -663,28 +669,34 @@ bool latch_io_refused(int fd, enum op op)
 		errno = saved;
 		return false;
 	}
-	refuse(fd, op, &v, 0, saved);
+	refuse(fd, gen, op, &v, 0, saved);
 	return true;
 }
 
+/*
+ * Before the real close: learn what a failed close would need, then release
+ * the fd's entry, while the number is still ours (after the real close it
+ * belongs to whichever thread opens next).
+ */
 void latch_close_prepare(int fd, bool writing, struct close_ctx *c)
 {
 	struct fd_entry *e = fd_entry(fd);
-	int saved;
 
 	c->have_key = false;
 	c->path[0] = '\0';
 	c->inject_error = __builtin_expect(io_gate, 0) ? gate_close(fd) : 0;
 	/* Only an fd with unsynced writes can lose data at close; only then is
 	 * its identity worth a system call. */
-	if (!writing && !(e && (__atomic_load_n(&e->wstate, __ATOMIC_RELAXED) & W_WRITTEN)) &&
-	    !c->inject_error)
-		return;
-	saved = errno;
-	c->have_key = key_from_fd(fd, &c->key) == 0;
-	if (c->have_key)
-		fd_path(fd, c->path, sizeof(c->path));
-	errno = saved;
+	if (writing || (e && (__atomic_load_n(&e->wstate, __ATOMIC_RELAXED) & W_WRITTEN)) ||
+	    c->inject_error) {
+		int saved = errno;
+
+		c->have_key = key_from_fd(fd, &c->key) == 0;
+		if (c->have_key)
+			fd_path(fd, c->path, sizeof(c->path));
+		errno = saved;
+	}
+	fd_release(fd, latch_seq_now()); /* makes no failing call: errno is kept */
 }
 
 int latch_close_result(int fd, enum op op, const struct close_ctx *c, int ret)
@@ -695,45 +707,49 @@ int latch_close_result(int fd, enum op op, const struct close_ctx *c, int ret)
 		ret = -1;
 		saved = c->inject_error;
 	}
-	/* Linux releases the fd whatever close returns, except for EBADF. */
-	if (ret == 0 || saved != EBADF)
-		fd_closed(fd);
 	if (ret == 0 || !write_error_latches(saved) || !c->have_key)
 		return ret;
 	latch_init();
-	record_failure(-1, &c->key, op, saved, c->path);
+	record_failure(-1, 0, &c->key, op, saved, c->path);
 	errno = saved;
 	return ret;
 }
 
-static int acknowledge(const struct file_key *key)
+/*
+ * Acknowledge key's latches (and its filesystem's, through its root) that
+ * are not newer than upto.  Returns how many; -1 when a newer one was left
+ * latched.
+ */
+static int acknowledge(const struct file_key *key, uint64_t upto)
 {
+	struct latchtab *tabs[2] = {rt.shared.hdr ? &rt.shared : NULL, &rt.local};
 	uint64_t seq = latchtab_next_seq(seq_table());
 	int64_t now = now_ns();
+	bool newer = false;
 	struct file_key fs;
 	int n = 0;
 
 	key_fs_of(key, &fs);
-	if (rt.shared.hdr) {
-		n += latchtab_acknowledge(&rt.shared, key, seq, now);
+	for (int i = 0; i < 2; i++) {
+		if (!tabs[i])
+			continue;
+		n += latchtab_acknowledge(tabs[i], key, upto, seq, now, &newer);
 		if (key_is_mount_root(key))
-			n += latchtab_acknowledge(&rt.shared, &fs, seq, now);
+			n += latchtab_acknowledge(tabs[i], &fs, upto, seq, now, &newer);
 	}
-	n += latchtab_acknowledge(&rt.local, key, seq, now);
-	if (key_is_mount_root(key))
-		n += latchtab_acknowledge(&rt.local, &fs, seq, now);
-	return n;
+	return newer ? -1 : n;
 }
 
 /* For the API: fd's verdict, by the kernel's identity; -1 with EBADF. */
-static int api_judge(int fd, struct file_key *key, struct verdict *v)
+static int api_judge(int fd, uint32_t *gen, struct file_key *key, struct verdict *v)
 {
 	latch_init();
-	if (fd_key_fresh(fd, key) != 0) {
+	*gen = fd_gen(fd);
+	if (fd_key_fresh(fd, gen, key) != 0) {
 		errno = EBADF;
 		return -1;
 	}
-	judge(fd, key, v);
+	judge(fd, *gen, key, v);
 	return 0;
 }
 
@@ -743,14 +759,25 @@ int latch_acknowledge_fd(int fd)
 	struct verdict v;
 	char path[REC_PATH_MAX];
 	struct line l;
+	uint32_t gen;
+	int n;
 
-	if (api_judge(fd, &key, &v) != 0)
+	if (api_judge(fd, &gen, &key, &v) != 0)
 		return -1;
 	if (v.witness) {
 		errno = EBUSY;
 		return -1;
 	}
-	if (!v.latched || acknowledge(&key) == 0)
+	if (!v.latched)
+		return 0;
+	/* Only losses older than this fd: one that happens meanwhile was
+	 * witnessed by it, and stays latched. */
+	n = acknowledge(&key, fd_created_after(fd, gen));
+	if (n < 0) {
+		errno = EBUSY;
+		return -1;
+	}
+	if (n == 0)
 		return 0;
 	/* The page cache may still hold what never reached the disk, marked
 	 * clean: drop it, so that reads after the acknowledgment show what
@@ -789,7 +816,7 @@ int latch_msync_result(void *addr, size_t len, int flags, int ret)
 		return ret;
 	}
 	if (ret < 0) {
-		record_failure(-1, &key, OP_MSYNC, saved, path);
+		record_failure(-1, 0, &key, OP_MSYNC, saved, path);
 		errno = saved;
 		return ret;
 	}
@@ -801,7 +828,7 @@ int latch_msync_result(void *addr, size_t len, int flags, int ret)
 	}
 	v.latched = true;
 	v.view = view;
-	return refuse(-1, OP_MSYNC, &v, ret, saved);
+	return refuse(-1, 0, OP_MSYNC, &v, ret, saved);
 }
 
 /* ---- status -------------------------------------------------------------- */
@@ -812,8 +839,9 @@ int latch_status_fd(int fd, struct stickysync_status *st)
 	struct latch_view view;
 	struct file_key key;
 	struct verdict v;
+	uint32_t gen;
 
-	if (api_judge(fd, &key, &v) != 0)
+	if (api_judge(fd, &gen, &key, &v) != 0)
 		return -1;
 	lookup_both(&key, &view);
 	memset(st, 0, sizeof(*st));

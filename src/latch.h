@@ -60,19 +60,23 @@ static inline uint64_t latch_seq_now(void)
 	return t->hdr ? latchtab_seq(t) : 0;
 }
 
-extern int latch_init_phase;
+/* 0: not started; LATCH_INIT_DONE; else the tid of the thread running it. */
+extern int latch_init_state;
+#define LATCH_INIT_DONE (-1)
 
 /* Is anything latched?  Initialises first if need be: a sync from another
  * library's constructor must see the shared table too. */
 static inline bool latch_anything(void)
 {
-	if (__builtin_expect(__atomic_load_n(&latch_init_phase, __ATOMIC_ACQUIRE) != 2, 0))
+	if (__builtin_expect(
+		__atomic_load_n(&latch_init_state, __ATOMIC_ACQUIRE) != LATCH_INIT_DONE, 0))
 		latch_init();
 	return latchtab_any_live(&rt.shared) || latchtab_any_live(&rt.local);
 }
 
-/* A sync-family call on fd returned ret (errno set by it). */
-int latch_sync_result(int fd, enum op op, int ret);
+/* A sync-family call on fd returned ret (errno set by it); gen is fd's
+ * lifetime, sampled before the real call (fd_gen). */
+int latch_sync_result(int fd, uint32_t gen, enum op op, int ret);
 int latch_syncfs_result(int fd, int ret);
 int latch_msync_result(void *addr, size_t len, int flags, int ret);
 
@@ -112,7 +116,7 @@ int latch_close_result(int fd, enum op op, const struct close_ctx *c, int ret);
 static inline int latch_opened(int ret, int flags, uint64_t seq)
 {
 	if (ret >= 0)
-		fd_opened(ret, seq, flags);
+		fd_install_open(ret, seq, flags);
 	return ret;
 }
 

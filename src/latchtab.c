@@ -160,6 +160,20 @@ static bool relatch(struct latchtab *t, struct latch_record *r, uint64_t w,
 	return true;
 }
 
+/*
+ * A new loss of a key that is ACTIVE: keep the first error, but raise
+ * latch_seq (fds opened since witnessed this one), then move the state
+ * word, so that an acknowledgment that read the old latch_seq fails its
+ * compare-and-swap instead of acknowledging a loss it never saw.  If the
+ * word moved first (an acknowledgment won), the caller retries and
+ * relatches.
+ */
+static bool latch_again(struct latch_record *r, uint64_t w, uint64_t seq)
+{
+	raise_seq(&r->latch_seq, seq);
+	return word_cas(r, w, SLOT_ACTIVE, 0);
+}
+
 /* Claim a free slot, fill it and publish it; false if another process got
  * there first (or reclaimed it from us, thinking us dead). */
 static bool insert(struct latchtab *t, struct latch_record *r, uint64_t w,
@@ -167,10 +181,13 @@ static bool insert(struct latchtab *t, struct latch_record *r, uint64_t w,
 {
 	uint64_t busy;
 
+	/* The claim time is written before the claim, so that whoever sees
+	 * the record BUSY also sees a claim time at least this recent (two
+	 * racing claimers both write the present). */
+	__atomic_store_n(&r->claim_ns, now_realtime_ns(), __ATOMIC_RELAXED);
 	if (!word_cas(r, w, SLOT_BUSY, ev->pid))
 		return false;
 	busy = word_load(r);
-	r->claim_ns = now_realtime_ns();
 	fill_body(r, ev, seq);
 	if (ev->key.kind == KEY_FS)
 		__atomic_add_fetch(&t->hdr->fs_live, 1, __ATOMIC_ACQ_REL);
@@ -199,13 +216,9 @@ int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t se
 			unsigned s = W_STATE(w);
 
 			if (live(s) && key_equal(&r->key, &ev->key)) {
-				if (s == SLOT_ACTIVE) {
-					/* already latched: keep the first error, but a
-					 * new loss counts for fds opened since */
-					raise_seq(&r->latch_seq, seq);
+				if (s == SLOT_ACTIVE && latch_again(r, w, seq))
 					return 0;
-				}
-				if (relatch(t, r, w, ev, seq))
+				if (s == SLOT_ACKED && relatch(t, r, w, ev, seq))
 					return 1;
 				goto retry;
 			}
@@ -291,8 +304,8 @@ bool latchtab_view_record(const struct latch_view *view, struct latch_record *ou
 	return view->found && snapshot(&view->tab->rec[view->slot], out);
 }
 
-int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_t seq,
-			 int64_t now_ns)
+int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_t upto,
+			 uint64_t seq, int64_t now_ns, bool *newer)
 {
 	uint32_t start = (uint32_t)key_hash(key) & t->mask;
 	int n = 0;
@@ -305,12 +318,24 @@ int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_
 			break;
 		if (W_STATE(w) != SLOT_ACTIVE || !key_equal(&r->key, key))
 			continue;
-		/* informational fields first: the CAS alone changes the state */
+		/* A loss numbered after upto is one the acknowledger may not
+		 * know of: it stays latched.  A loss that raises latch_seq
+		 * after this read also moves the state word (latch_again),
+		 * so the compare-and-swap below fails and the record is read
+		 * again. */
+		if (__atomic_load_n(&r->latch_seq, __ATOMIC_ACQUIRE) > upto) {
+			if (newer)
+				*newer = true;
+			continue;
+		}
+		if (!word_cas(r, w, SLOT_ACKED, 0)) {
+			i--; /* changed under us: look at this record again */
+			continue;
+		}
+		active_add(t, -1);
+		/* only for reports: a status reader may see them half-written */
 		r->ack_seq = seq;
 		r->ack_ns = now_ns;
-		if (!word_cas(r, w, SLOT_ACKED, 0))
-			continue;
-		active_add(t, -1);
 		n++;
 	}
 	return n;

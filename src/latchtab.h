@@ -16,11 +16,17 @@
  * Only a new record passes through BUSY, while its owner writes the key
  * and body; readers skip BUSY records and keep probing (a record is never
  * moved).  Acknowledging and relatching are single compare-and-swaps, so a
- * latched key never vanishes from lookups, and a repeated failure of an
- * ACTIVE key raises its latch_seq atomically.  A reader that sees the state
+ * latched key never vanishes from lookups.  A repeated failure of an ACTIVE
+ * key raises its latch_seq, then moves the state word (a version bump); an
+ * acknowledgment reads the state word, then latch_seq, and acknowledges
+ * only a latch_seq its caller knew of, with a compare-and-swap of the word
+ * it read: a failure that races it either shows in latch_seq, or makes the
+ * compare-and-swap fail, or finds the record ACKED and relatches it.  No
+ * failure is ever acknowledged unseen.  A reader that sees the state
  * word change while it reads a record reads it again.  A process killed
  * while holding a new record BUSY leaves it BUSY; pruning reclaims it once
- * that pid no longer exists and the claim is older than a minute (a pid can
+ * that pid no longer exists and the claim, whose time is written before the
+ * claiming compare-and-swap, is older than a minute (a pid can
  * look dead from another pid namespace: the age keeps a live owner from
  * losing its slot while it writes), and publishing is itself a
  * compare-and-swap.  The header's `active` count is raised before a record
@@ -173,9 +179,14 @@ void latchtab_lookup(const struct latchtab *t, const struct file_key *key, struc
 /* A stable copy of the record a lookup found; false if it has gone. */
 bool latchtab_view_record(const struct latch_view *view, struct latch_record *out);
 
-/* Acknowledge every ACTIVE record of key; returns how many. */
-int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_t seq,
-			 int64_t now_ns);
+/*
+ * Acknowledge every ACTIVE record of key that latched at or before upto (the
+ * latest loss the acknowledger knows of); returns how many.  A record that
+ * latched after upto stays ACTIVE, and *newer (if not NULL) is set.  seq
+ * and now_ns are recorded as the acknowledgment's.
+ */
+int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_t upto,
+			 uint64_t seq, int64_t now_ns, bool *newer);
 
 /* True if any ACTIVE record (file or filesystem) is on device dev; view, if
  * not NULL, is set to one of them. */

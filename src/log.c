@@ -134,6 +134,20 @@ static int append_file(const char *text, size_t len)
 	return ret;
 }
 
+static int stderr_taken;
+
+void log_stderr_given(bool given)
+{
+	__atomic_store_n(&stderr_taken, !given, __ATOMIC_RELAXED);
+}
+
+static int write_stderr(const char *text, size_t len)
+{
+	if (__atomic_load_n(&stderr_taken, __ATOMIC_RELAXED))
+		return send_syslog(text, len - 1); /* without the newline */
+	return sys_write_all(2, text, len);
+}
+
 void log_line(struct line *l)
 {
 	int saved = errno, ret = 0;
@@ -156,7 +170,7 @@ void log_line(struct line *l)
 	}
 	/* stderr is the destination, and the fallback of the others */
 	if (ret != 0 && log_mode != LOG_OFF)
-		sys_write_all(2, l->buf, l->len + 1);
+		write_stderr(l->buf, l->len + 1);
 	l->buf[l->len] = '\0';
 	errno = saved;
 }

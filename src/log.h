@@ -7,6 +7,7 @@
 #ifndef STICKYSYNC_LOG_H
 #define STICKYSYNC_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,12 @@ void line_prefix(struct line *l);
 
 /* Where lines go; reads the options once at init. */
 void log_setup(enum log_mode mode, const char *path, const char *prog);
+/*
+ * Whether fd 2 still holds the stderr the program was given (or something
+ * it deliberately duplicated there).  A program that closed its stderr may
+ * have a data file on fd 2: reports never go there, but to syslog.
+ */
+void log_stderr_given(bool given);
 /* Emit l (a newline is added). */
 void log_line(struct line *l);
 /* Emit a ready-made message with the standard prefix. */

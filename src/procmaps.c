@@ -42,7 +42,7 @@ static void skip_field(const char **p)
 }
 
 bool procmaps_line_maps(const char *p, unsigned long addr, struct file_key *key, char *path,
-			  size_t size)
+			size_t size)
 {
 	unsigned long start = parse_hex(&p), end, major, minor;
 

@@ -13,22 +13,34 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#define SYM(name, ret, params) extern ret(*real_##name) params;
+#define SYM(name, ret, params, fallback) \
+	extern ret(*real_##name) params; \
+	ret fallback params;
 #include "symbols.def"
 #undef SYM
 
-/* Resolve one symbol into *slot; returns the pointer, or NULL if the next
- * object in the lookup order does not define it. */
-void *real_resolve(const char *name, void **slot);
+/*
+ * Resolve name into *slot: the next definition in the lookup order, or
+ * fallback when there is none or it is this library's own wrapper (loaded
+ * twice, or reached through an unusual lookup order), which would call
+ * itself forever.  Returns what it stored.
+ */
+void *real_resolve(const char *name, void **slot, void *fallback);
 void real_resolve_all(void);
 
 /*
- * REAL(fsync) evaluates to the real fsync, resolving it on first use.  The
- * common case is one load and a predicted branch.
+ * REAL(fsync) evaluates to the real fsync, resolving it on first use; never
+ * NULL.  The common case is one load and a predicted branch.
  */
-#define REAL(name)                                \
-	(__builtin_expect(real_##name != NULL, 1) \
-	     ? real_##name                        \
-	     : (__typeof__(real_##name))real_resolve(#name, (void **)&real_##name))
+#define REAL(name)                                                                 \
+	(__builtin_expect(real_##name != NULL, 1)                                  \
+	     ? real_##name                                                         \
+	     : (__typeof__(real_##name))real_resolve(#name, (void **)&real_##name, \
+						     (void *)real_fallback_##name))
+
+/* real_fallback_NAME: the fallback of each symbol, by name. */
+#define SYM(name, ret, params, fallback) extern ret(*const real_fallback_##name) params;
+#include "symbols.def"
+#undef SYM
 
 #endif

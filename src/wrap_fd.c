@@ -37,38 +37,42 @@ EXPORT int fclose(FILE *fp)
 	return latch_close_result(fd, OP_FCLOSE, &c, ret);
 }
 
-/* A directory stream over an fd the shim tracked (fdopendir) closes it
- * inside libc. */
+/* The directory stream's fd is closed inside libc. */
 EXPORT int closedir(DIR *dir)
 {
-	int fd = dirfd(dir), ret = REAL(closedir)(dir), saved = errno;
+	int fd = dirfd(dir);
 
-	if (ret == 0 && fd >= 0)
-		fd_closed(fd);
-	errno = saved;
-	return ret;
+	if (fd >= 0)
+		fd_release(fd, latch_seq_now());
+	return REAL(closedir)(dir);
 }
 
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	int ret = REAL(close_range)(first, last, flags);
-
-	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
-		fd_closed_range(first, last);
-	return ret;
+	if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last)
+		fd_release_range(first, last, latch_seq_now());
+	return REAL(close_range)(first, last, flags);
 }
 
 EXPORT void closefrom(int lowfd)
 {
-	REAL(closefrom)(lowfd);
 	if (lowfd >= 0)
-		fd_closed_range((unsigned)lowfd, ~0u);
+		fd_release_range((unsigned)lowfd, ~0u, latch_seq_now());
+	REAL(closefrom)(lowfd);
 }
 
+/* newfd's old description, if any, is closed by the call itself. */
+static void before_dup_onto(int oldfd, int newfd)
+{
+	if (oldfd != newfd)
+		fd_release(newfd, latch_seq_now());
+}
+
+/* (errno is untouched: the fd table makes no failing call) */
 static int duplicated(int oldfd, int ret)
 {
 	if (ret >= 0)
-		fd_duplicated(oldfd, ret);
+		fd_install_dup(oldfd, ret);
 	return ret;
 }
 
@@ -79,11 +83,13 @@ EXPORT int dup(int oldfd)
 
 EXPORT int dup2(int oldfd, int newfd)
 {
+	before_dup_onto(oldfd, newfd);
 	return duplicated(oldfd, REAL(dup2)(oldfd, newfd));
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
+	before_dup_onto(oldfd, newfd);
 	return duplicated(oldfd, REAL(dup3)(oldfd, newfd, flags));
 }
 

@@ -4,6 +4,8 @@
  * -U_FILE_OFFSET_BITS so that open and open64 can both be defined here.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -114,7 +116,7 @@ static FILE *stream_opened(FILE *fp, uint64_t seq)
 	int fd = fp ? fileno(fp) : -1;
 
 	if (fd >= 0)
-		fd_opened(fd, seq, 0);
+		fd_install_open(fd, seq, 0);
 	return fp;
 }
 
@@ -137,35 +139,43 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 }
 
 /* freopen closes the stream's old fd inside libc before opening anew. */
-static int stream_fd(FILE *fp)
+static void stream_release(FILE *fp)
 {
-	return fp ? fileno(fp) : -1;
+	int fd = fp ? fileno(fp) : -1;
+
+	if (fd >= 0)
+		fd_release(fd, latch_seq_now());
 }
 
 EXPORT FILE *freopen(const char *path, const char *mode, FILE *fp)
 {
 	uint64_t seq = latch_seq_now();
-	int old = stream_fd(fp);
-	FILE *ret;
 
 	if (__builtin_expect(io_gate, 0) && path)
 		gate_open(AT_FDCWD, path, stream_flags(mode));
-	ret = REAL(freopen)(path, mode, fp);
-
-	fd_closed(old);
-	return stream_opened(ret, seq);
+	stream_release(fp);
+	return stream_opened(REAL(freopen)(path, mode, fp), seq);
 }
 
 EXPORT FILE *freopen64(const char *path, const char *mode, FILE *fp)
 {
 	uint64_t seq = latch_seq_now();
-	int old = stream_fd(fp);
-	FILE *ret;
 
 	if (__builtin_expect(io_gate, 0) && path)
 		gate_open(AT_FDCWD, path, stream_flags(mode));
-	ret = REAL(freopen64)(path, mode, fp);
+	stream_release(fp);
+	return stream_opened(REAL(freopen64)(path, mode, fp), seq);
+}
 
-	fd_closed(old);
-	return stream_opened(ret, seq);
+/* A directory stream opens its fd inside libc. */
+EXPORT DIR *opendir(const char *path)
+{
+	uint64_t seq = latch_seq_now();
+	DIR *dir = REAL(opendir)(path);
+	int saved = errno, fd = dir ? dirfd(dir) : -1;
+
+	if (fd >= 0)
+		fd_install_open(fd, seq, O_RDONLY);
+	errno = saved;
+	return dir;
 }

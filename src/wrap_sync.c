@@ -14,13 +14,14 @@
  * leave nothing more to write back. */
 #define SYNC_CALL(fd, op, call, durable)                                      \
 	do {                                                                  \
+		uint32_t gen_ = fd_gen(fd);                                   \
 		int ret_;                                                     \
 		if (__builtin_expect(io_gate, 0) && gate_sync(fd, op, &ret_)) \
-			return latch_sync_result(fd, op, ret_);               \
+			return latch_sync_result(fd, gen_, op, ret_);         \
 		ret_ = (call);                                                \
 		if (__builtin_expect(io_gate, 0) && ret_ == 0 && (durable))   \
 			gate_synced(fd);                                      \
-		return latch_sync_result(fd, op, ret_);                       \
+		return latch_sync_result(fd, gen_, op, ret_);                 \
 	} while (0)
 
 EXPORT int fsync(int fd)

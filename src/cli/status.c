@@ -193,8 +193,10 @@ static int acknowledge_list(struct latchtab *t, const struct rec_list *l)
 	for (size_t i = 0; i < l->n; i++) {
 		if (record_acked(&l->v[i]))
 			continue;
-		/* 0 when an earlier record of the same key already took it. */
-		if (latchtab_acknowledge(t, &l->v[i].key, latchtab_next_seq(t), now_ns()) > 0) {
+		/* 0 when an earlier record of the same key already took it.
+		 * Only the loss listed: one that happened since stays. */
+		if (latchtab_acknowledge(t, &l->v[i].key, l->v[i].latch_seq, latchtab_next_seq(t),
+					 now_ns(), NULL) > 0) {
 			report_ack(&l->v[i]);
 			n++;
 		}

@@ -50,6 +50,11 @@ test_exported_symbols_are_the_allowlist() {
 	expect_no_grep "$(objdump -T "$LIB" | grep -w fsync)" "STICKYSYNC"
 }
 
+test_missing_real_function_falls_back() {
+	out=$("$TOP/$BUILD/test/realcheck" "$T")
+	expect_grep "$out" "^real ok"
+}
+
 test_real_programs_run_unchanged() {
 	# the sanitizer runtime would judge coreutils' own allocations
 	[ -z "${SANITIZER_PRELOAD:-}" ] || skip "system programs are not sanitizer-clean"

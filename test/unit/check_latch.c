@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,7 +56,13 @@ static int open_tracked(int flags)
 static int sync_with(int fd, int err)
 {
 	errno = err;
-	return latch_sync_result(fd, OP_FSYNC, err ? -1 : 0);
+	return latch_sync_result(fd, fd_gen(fd), OP_FSYNC, err ? -1 : 0);
+}
+
+static void *report_tid(void *arg)
+{
+	*(pid_t *)arg = gettid();
+	return NULL;
 }
 
 static bool log_has(const char *text)
@@ -128,13 +135,39 @@ START_TEST(old_fds_stay_latched_after_acknowledgment)
 }
 END_TEST
 
-START_TEST(untracked_fd_counts_as_old)
+/* An fd the shim did not see opened may be older than the loss, unless
+ * its number was released through the shim after the loss. */
+START_TEST(untracked_fd_is_judged_by_when_its_number_was_released)
 {
-	int failing = open_tracked(O_RDWR), stranger = open(path, O_RDWR);
+	int failing = open_tracked(O_RDWR), stranger = open(path, O_RDWR), fresh, reused;
 
 	sync_with(failing, EIO);
 	ck_assert_int_eq(latch_acknowledge_fd(stranger), -1);
 	ck_assert_int_eq(errno, EBUSY);
+	fresh = open_tracked(O_RDWR);
+	ck_assert_int_eq(latch_acknowledge_fd(fresh), 0);
+	/* released through the shim after the loss, then reopened unseen */
+	fd_release(fresh, latch_seq_now());
+	close(fresh);
+	reused = open(path, O_RDWR);
+	ck_assert_int_eq(reused, fresh);
+	ck_assert_int_eq(sync_with(reused, 0), 0);
+	ck_assert_int_eq(sync_with(stranger, 0), -1);
+}
+END_TEST
+
+/* A child forked while another thread ran init finds the initialising
+ * thread gone, and initialises itself instead of waiting forever. */
+START_TEST(init_left_by_a_vanished_thread_is_taken_over)
+{
+	pthread_t t;
+	pid_t tid = 0;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, report_tid, &tid), 0);
+	pthread_join(t, NULL);
+	__atomic_store_n(&latch_init_state, (int)tid, __ATOMIC_RELEASE);
+	latch_init();
+	ck_assert_int_eq(__atomic_load_n(&latch_init_state, __ATOMIC_ACQUIRE), LATCH_INIT_DONE);
 }
 END_TEST
 
@@ -266,7 +299,8 @@ Suite *latch_suite(void)
 	tcase_add_test(tc, success_with_nothing_latched_is_untouched);
 	tcase_add_test(tc, not_applicable_errors_pass_through);
 	tcase_add_test(tc, old_fds_stay_latched_after_acknowledgment);
-	tcase_add_test(tc, untracked_fd_counts_as_old);
+	tcase_add_test(tc, untracked_fd_is_judged_by_when_its_number_was_released);
+	tcase_add_test(tc, init_left_by_a_vanished_thread_is_taken_over);
 	tcase_add_test(tc, dsync_write_failure_latches_plain_does_not);
 	tcase_add_test(tc, close_failure_latches_written_file);
 	tcase_add_test(tc, stale_entry_never_refuses_another_file);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -94,14 +95,14 @@ START_TEST(acknowledge_then_relatch)
 	struct latch_view v;
 
 	latchtab_latch(&t, &a, 3);
-	ck_assert_int_eq(latchtab_acknowledge(&t, &a.key, 4, 100), 1);
+	ck_assert_int_eq(latchtab_acknowledge(&t, &a.key, 3, 4, 100, NULL), 1);
 	ck_assert(!latchtab_any_active(&t));
 	ck_assert(latchtab_any_live(&t));
 	latchtab_lookup(&t, &a.key, &v);
 	ck_assert(v.found && !v.active);
 	ck_assert(latchtab_view_record(&v, &rec));
 	ck_assert_uint_eq(rec.ack_seq, 4);
-	ck_assert_int_eq(latchtab_acknowledge(&t, &a.key, 5, 100), 0);
+	ck_assert_int_eq(latchtab_acknowledge(&t, &a.key, 3, 5, 100, NULL), 0);
 	/* a new failure reuses the record with the later sequence number */
 	ck_assert_int_eq(latchtab_latch(&t, &a, 7), 1);
 	latchtab_lookup(&t, &a.key, &v);
@@ -206,7 +207,7 @@ static void *ack_relatch_loop(void *arg)
 
 	(void)arg;
 	for (uint64_t i = 0; i < 200000; i++) {
-		latchtab_acknowledge(&t, &ev.key, 2 * i + 10, 0);
+		latchtab_acknowledge(&t, &ev.key, UINT64_MAX, 2 * i + 10, 0, NULL);
 		latchtab_latch(&t, &ev, 2 * i + 11);
 	}
 	return NULL;
@@ -228,6 +229,68 @@ START_TEST(lookups_never_miss_during_ack_and_relatch)
 	}
 	pthread_join(th, NULL);
 	ck_assert_int_eq(missed, 0);
+}
+END_TEST
+
+/* An acknowledgment covers only the losses its caller knew of. */
+START_TEST(acknowledgment_leaves_a_newer_loss_latched)
+{
+	struct latch_event a = event(9, 5);
+	struct latch_view v;
+	bool newer = false;
+
+	latchtab_latch(&t, &a, 3);
+	ck_assert_int_eq(latchtab_acknowledge(&t, &a.key, 2, 4, 100, &newer), 0);
+	ck_assert(newer);
+	latchtab_lookup(&t, &a.key, &v);
+	ck_assert(v.active);
+	latchtab_latch(&t, &a, 6); /* a repeated failure raises the sequence */
+	newer = false;
+	ck_assert_int_eq(latchtab_acknowledge(&t, &a.key, 3, 7, 100, &newer), 0);
+	ck_assert(newer);
+	ck_assert_int_eq(latchtab_acknowledge(&t, &a.key, 6, 8, 100, &newer), 1);
+}
+END_TEST
+
+/*
+ * Failures racing acknowledgments: a loss is published to the acknowledger
+ * only after it latched, so between the two the record must stay ACTIVE
+ * whatever the acknowledger does.  Seeing it ACKED there is a loss
+ * acknowledged unseen.
+ */
+static uint64_t published;
+static volatile int racing;
+
+static void *acknowledger(void *arg)
+{
+	struct latch_event ev = event(43, 5);
+
+	(void)arg;
+	while (racing)
+		latchtab_acknowledge(&t, &ev.key, __atomic_load_n(&published, __ATOMIC_ACQUIRE), 0,
+				     0, NULL);
+	return NULL;
+}
+
+START_TEST(acknowledgment_never_swallows_a_racing_failure)
+{
+	struct latch_event ev = event(43, 5);
+	long swallowed = 0;
+	pthread_t th;
+
+	racing = 1;
+	pthread_create(&th, NULL, acknowledger, NULL);
+	for (uint64_t s = 1; s <= 300000; s++) {
+		struct latch_view v;
+
+		latchtab_latch(&t, &ev, s);
+		latchtab_lookup(&t, &ev.key, &v);
+		swallowed += !v.active;
+		__atomic_store_n(&published, s, __ATOMIC_RELEASE);
+	}
+	racing = 0;
+	pthread_join(th, NULL);
+	ck_assert_int_eq(swallowed, 0);
 }
 END_TEST
 
@@ -254,7 +317,7 @@ START_TEST(dev_active_finds_files_and_filesystems)
 	ck_assert(latchtab_view_record(&v, &rec));
 	ck_assert_uint_eq(rec.key.ino, 5);
 	ck_assert(!latchtab_dev_active(&t, 78, NULL));
-	latchtab_acknowledge(&t, &ev.key, 2, 0);
+	latchtab_acknowledge(&t, &ev.key, 1, 2, 0, NULL);
 	ck_assert(!latchtab_dev_active(&t, 77, NULL));
 }
 END_TEST
@@ -274,6 +337,8 @@ Suite *latchtab_suite(void)
 	tcase_add_test(tc, busy_record_of_dead_process_is_reclaimed);
 	tcase_add_test(tc, recent_busy_record_is_not_reclaimed);
 	tcase_add_test(tc, lookups_never_miss_during_ack_and_relatch);
+	tcase_add_test(tc, acknowledgment_leaves_a_newer_loss_latched);
+	tcase_add_test(tc, acknowledgment_never_swallows_a_racing_failure);
 	tcase_add_test(tc, attach_rejects_foreign_memory);
 	tcase_add_test(tc, dev_active_finds_files_and_filesystems);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfork: the child borrows the parent's memory until it execs or exits, so
+ * whatever the child's close, dup2 or close_range wrappers wrote would land
+ * in the parent's fd table.  The wrapper marks the calling thread with the
+ * parent's pid before the real vfork; the fd table compares it with the
+ * current pid before any write (fdtable.h).
+ *
+ * The wrapper must leave the stack exactly as the program's call made it:
+ * the child returns through it before the parent does.  So on x86_64 it is
+ * a frameless stub that jumps to the real vfork.  Elsewhere vfork is fork,
+ * which POSIX allows, and whose child has memory of its own.
+ */
+#define _GNU_SOURCE
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "export.h"
+#include "fdtable.h"
+#include "real.h"
+
+#if defined(__x86_64__)
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Before the symbol is resolved: fork, whose child has memory of its own
+ * and so no vfork mark. */
+pid_t vfork_unresolved(void);
+__attribute__((used)) pid_t vfork_unresolved(void)
+{
+	fd_vfork_parent = 0;
+	return fb_vfork();
+}
+
+/*
+ * getpid into the thread's mark (only if unset: a vfork child that vforks
+ * again keeps its parent's mark, so neither it nor its child writes the
+ * table), then a tail jump to the real vfork.
+ */
+EXPORT __attribute__((naked)) pid_t vfork(void)
+{
+	__asm__("mov $" STR(SYS_getpid) ", %eax\n\t"
+					"syscall\n\t"
+					"mov fd_vfork_parent@gottpoff(%rip), %rcx\n\t"
+					"cmpl $0, %fs:(%rcx)\n\t"
+					"jne 1f\n\t"
+					"mov %eax, %fs:(%rcx)\n"
+					"1:\n\t"
+					"mov real_vfork(%rip), %rax\n\t"
+					"test %rax, %rax\n\t"
+					"jz vfork_unresolved\n\t"
+					"jmp *%rax\n\t");
+}
+
+#else
+
+EXPORT pid_t vfork(void)
+{
+	return fb_vfork();
+}
+
+#endif

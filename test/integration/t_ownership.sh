@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Who owns an fd table entry: fd numbers reused across threads, vfork
+# children, fds the shim did not see opened, and fd 2 reused for data.
+. test/integration/lib.sh
+
+FDCHECK="$TOP/$BUILD/test/fdcheck"
+
+# Syncs on tmpfs cost nothing, so the race gets many tries.
+fast_dir() {
+	if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+		D=$(mktemp -d /dev/shm/stickysync-test.XXXXXX)
+	else
+		D="$T"
+	fi
+}
+
+test_fd_numbers_reused_across_threads_never_fail_a_sync() {
+	fast_dir
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=reuse- FAULT_COUNT=3 STICKYSYNC_LOG=off \
+		timeout 60 "$FDCHECK" reuse "$D" 3) || true
+	[ "$D" = "$T" ] || rm -rf "$D"
+	expect_grep "$out" "^reuse ok: [0-9]+ fsyncs, 0 spurious EIO$"
+}
+
+test_vfork_child_leaves_the_parents_verdicts_alone() {
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=vfork-file FAULT_COUNT=1 STICKYSYNC_LOG=off \
+		timeout 60 "$FDCHECK" vfork "$T") || true
+	expect_grep "$out" "^vfork ok"
+}
+
+test_directory_streams_after_acknowledgment_sync() {
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=/dsub FAULT_COUNT=1 STICKYSYNC_LOG=off \
+		timeout 60 "$FDCHECK" opendir "$T") || true
+	expect_grep "$out" "^opendir ok"
+}
+
+test_raw_fd_on_a_released_number_is_judged_by_facts() {
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=rawreuse-file FAULT_COUNT=1 STICKYSYNC_LOG=off \
+		timeout 60 "$FDCHECK" rawreuse "$T") || true
+	expect_grep "$out" "^rawreuse ok"
+}
+
+test_reports_never_land_in_a_data_file_on_fd_2() {
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=stderr-data FAULT_COUNT=1 \
+		timeout 60 "$FDCHECK" stderrfile "$T") || true
+	expect_grep "$out" "^stderrfile ok"
+}
+
+run_tests
