@@ -724,9 +724,10 @@ static int analyse(const struct opts *o, const struct worker *w)
 
 static struct run *the_run;
 
-/* The whole run took too long: something hangs that the per-worker limit
- * did not catch (the run itself, or the analysis). */
-static void on_alarm(int sig)
+/* The whole run took too long (SIGALRM: something hangs that the per-worker
+ * limit did not catch, the run itself or the analysis), or the caller's
+ * bound did (SIGTERM): no worker may outlive the run. */
+static void on_timeout(int sig)
 {
 	static const char msg[] = "killtable: FAIL global timeout: the run hangs\n";
 
@@ -812,7 +813,8 @@ int main(int argc, char **argv)
 	       "records), half SIGKILLed at random; seed %lu\n",
 	       o.workers, o.alive, o.ops, o.keys, CAPACITY, o.seed);
 	the_run = &r;
-	signal(SIGALRM, on_alarm);
+	signal(SIGALRM, on_timeout);
+	signal(SIGTERM, on_timeout);
 	alarm((unsigned)o.global_timeout);
 	run_workers(&r);
 	ret = analyse(&o, r.w);

@@ -48,12 +48,13 @@ private_dir() {
 	echo "$d"
 }
 
-# run_bounded SECONDS CMD...: CMD, killed if it outlives the bound.
-# Returns CMD's status, or 124 on a timeout.
+# run_bounded SECONDS CMD...: CMD, stopped if it outlives the bound (TERM,
+# which killtable passes on to its workers, then KILL).  Returns CMD's
+# status, or 124 on a timeout.
 run_bounded() {
 	local secs=$1
 	shift
-	timeout -s KILL "$secs" "$@"
+	timeout -k 5 "$secs" "$@"
 	local rc=$?
 	[ $rc -eq 137 ] && rc=124
 	return $rc
