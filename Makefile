@@ -85,6 +85,7 @@ $(CLI): $(CLI_SRCS) $(wildcard src/cli/*.h src/*.h) $(CORE_OBJS) $(BUILD)/libdir
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d)
 
 include test/test.mk
+include test/torture/torture.mk
 -include test/realfaults/realfaults.mk
 -include bench/bench.mk
 
