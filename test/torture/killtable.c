@@ -168,8 +168,9 @@ static int do_op(struct latchtab *t, int kind, int k)
 		ev.when_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 		return latchtab_latch(t, &ev, latchtab_next_seq(t));
 	case OP_ACK:
-		return latchtab_acknowledge(t, &keys[k], latchtab_next_seq(t),
-					    (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+		/* an operator who knows of every loss so far */
+		return latchtab_acknowledge(t, &keys[k], UINT64_MAX, latchtab_next_seq(t),
+					    (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, NULL);
 	case OP_PRUNE:
 		return latchtab_prune(t, acked_of_key, &keys[k]);
 	default:
