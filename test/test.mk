@@ -47,7 +47,7 @@ $(TEST_BUILD)/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard src/*.h) | check-
 		$(CORE_SRCS) $$(pkg-config --cflags --libs check) -lpthread
 
 check-unit: $(TEST_BUILD)/unit_tests
-	$(Q)CK_FORK=yes $(TEST_BUILD)/unit_tests
+	$(Q)CK_FORK=yes CK_VERBOSITY=verbose $(TEST_BUILD)/unit_tests
 
 check-integration: all $(TEST_HELPERS)
 	$(Q)BUILD=$(BUILD) bash test/integration/run.sh
@@ -67,4 +67,27 @@ asan-run: all $(TEST_BUILD)/unit_tests $(TEST_HELPERS)
 		SANITIZER_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 		bash test/integration/run.sh
 
-check: all check-unit check-integration check-asan $(if $(wildcard test/realfaults/realfaults.mk),check-realfaults) $(if $(wildcard bench/bench.mk),check-counts)
+# make check: every part, in two lanes side by side (test/check.sh prints
+# each part as it runs, then one line over all of them); CHECK_JOBS=1 runs
+# the parts one after another.  What any part needs is installed first, so
+# that the lanes never run the package manager at the same time.
+CHECK_LANE1 ?= unit integration asan torture tsan
+CHECK_LANE2 ?= realfaults counts
+CHECK_ALL_PKGS = $(BUILD_PKGS) $(CHECK_PKGS) $(RF_PKGS) $(BENCH_PKGS) $(TSAN_PKGS)
+
+.PHONY: check check-quick check-integration-core check-all-deps
+check-all-deps:
+	$(Q)scripts/need-packages $(CHECK_ALL_PKGS) || \
+		echo "check: packages missing; the parts that need them will say so"
+
+check: check-all-deps all
+	$(Q)BUILD=$(BUILD) MAKE="$(MAKE)" bash test/check.sh $(CHECK_LANE1) + $(CHECK_LANE2)
+
+# For the edit-compile-test loop: the unit tests and the core integration
+# tests, in well under a minute.
+CORE_INTEGRATION := t_core t_ownership t_policy t_inject t_hygiene
+check-quick: check-deps all
+	$(Q)BUILD=$(BUILD) MAKE="$(MAKE)" bash test/check.sh unit integration-core
+
+check-integration-core: all $(TEST_HELPERS)
+	$(Q)BUILD=$(BUILD) TESTS="$(CORE_INTEGRATION)" bash test/integration/run.sh

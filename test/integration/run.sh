@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Run every test/integration/t_*.sh and print one summary line.
+# Run test/integration/t_*.sh (or those named in TESTS, e.g. "t_core t_policy"),
+# printing each test as it finishes, then one summary line.
 set -u
 total_pass=0 total_fail=0 total_skip=0
-for t in test/integration/t_*.sh; do
+log=$(mktemp "${TMPDIR:-/tmp}/stickysync-integration.XXXXXX")
+trap 'rm -f "$log"' EXIT
+if [ -n "${TESTS:-}" ]; then
+	files=$(for t in $TESTS; do echo "test/integration/$t.sh"; done)
+else
+	files=$(ls test/integration/t_*.sh)
+fi
+for t in $files; do
 	echo "== $t"
-	out=$(bash "$t" 2>&1)
-	rc=$?
-	printf '%s\n' "$out" | grep -v '^RESULT '
-	res=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1)
+	bash "$t" 2>&1 | tee "$log" | grep --line-buffered -v '^RESULT '
+	rc=${PIPESTATUS[0]}
+	res=$(grep '^RESULT ' "$log" | tail -n 1)
 	if [ -z "$res" ]; then
 		echo "FAIL $t: did not finish (exit $rc)"
 		total_fail=$((total_fail + 1))

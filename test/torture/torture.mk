@@ -19,9 +19,6 @@ TSAN_FLAGS    := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 
 .PHONY: check-torture check-tsan tsan-run
 
-# Part of `make check` (whose other parts are listed in test/test.mk).
-check: check-torture check-tsan
-
 # Links the core modules directly, as the unit tests do.
 $(TORTURE_BUILD)/killtable: test/torture/killtable.c $(CORE_SRCS) $(wildcard src/*.h) | deps
 	$(call say,CC,$@)
