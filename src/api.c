@@ -29,13 +29,17 @@ EXPORT int stickysync_status(int fd, struct stickysync_status *st)
 	return latch_status_fd(fd, st);
 }
 
-/* Resolve everything and read the options before main, so the hot path
- * finds them ready; every wrapper also copes without this having run. */
+/*
+ * Read the options and attach the state before main.  Real functions are
+ * resolved by each wrapper at its first call, so a process pays only for
+ * what it uses; vfork's stub cannot resolve anything itself, so its real
+ * function is found here.  Every wrapper also copes without this having run.
+ */
 __attribute__((constructor)) static void stickysync_start(void)
 {
 	int saved = errno;
 
-	real_resolve_all();
+	(void)REAL(vfork);
 	latch_init();
 	errno = saved;
 }

@@ -11,13 +11,15 @@
 #include "symbols.def"
 #undef SYM
 
-/* Is fn inside this library? */
-static bool is_ours(void *fn)
-{
-	Dl_info self, other;
+/* The bounds of this library's image, from symbols the linker defines in
+ * every object it links (hidden, so never another object's). */
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+extern const char _end[] __attribute__((visibility("hidden")));
 
-	return dladdr((void *)real_resolve_all, &self) && dladdr(fn, &other) &&
-	       self.dli_fbase == other.dli_fbase;
+/* Is fn inside this library? */
+static bool is_ours(const void *fn)
+{
+	return (const char *)fn >= __ehdr_start && (const char *)fn < _end;
 }
 
 /*
@@ -32,13 +34,4 @@ void *real_resolve(const char *name, void **slot, void *fallback)
 		fn = fallback;
 	__atomic_store_n(slot, fn, __ATOMIC_RELAXED);
 	return fn;
-}
-
-void real_resolve_all(void)
-{
-#define SYM(name, ret, params, fallback) \
-	if (!real_##name)                \
-		real_resolve(#name, (void **)&real_##name, (void *)fallback);
-#include "symbols.def"
-#undef SYM
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Pointers to the next definition of each interposed symbol (normally libc's,
- * or another preloaded library's placed after this one).  They are resolved
- * lazily, so a wrapper works even when it is called from another library's
- * constructor before ours has run.
+ * or another preloaded library's placed after this one).  Each is resolved
+ * at its wrapper's first call: a wrapper works even when called from another
+ * library's constructor before ours has run, and a process pays only for the
+ * calls it makes.  dlsym takes the loader's lock, which is recursive, so a
+ * first call from a signal handler is safe even if it interrupted the loader.
  */
 #ifndef STICKYSYNC_REAL_H
 #define STICKYSYNC_REAL_H
@@ -26,7 +28,6 @@
  * itself forever.  Returns what it stored.
  */
 void *real_resolve(const char *name, void **slot, void *fallback);
-void real_resolve_all(void);
 
 /*
  * REAL(fsync) evaluates to the real fsync, resolving it on first use; never
