@@ -51,11 +51,13 @@ LATCHED=${LATCHED:-10000}
 FDS=${FDS:-10000}
 JOBS=${JOBS:-$(nproc)}
 
-OPS="write pwrite pwrite4k writev fsync fdatasync openclose dupclose"
+OPS="write pwrite pwrite4k writev fsync fdatasync openclose dupclose pipeclose sockclose sfrclose"
 
 # Design targets with nothing latched: added system calls and added user
 # instructions per call, relative to no preload (open+close and dup+close are
-# one call pair).
+# one call pair; pipeclose and sockclose make a pipe or a socket pair, write
+# to it and close both ends; sfrclose opens a file, writes, syncs the range
+# with sync_file_range and closes: none of them may cost a system call).
 target_sys() {
 	case $1 in
 	fsync | fdatasync) echo 1 ;;

@@ -5,10 +5,10 @@
  *   harness OP ITERATIONS [THREADS]
  *
  * OP is one of write, pwrite, pwrite4k, writev, fsync, fdatasync, openclose,
- * dupclose (single-threaded loops), wfsync (write + fsync, THREADS threads on
- * one file each) or fds (open ITERATIONS descriptors, report the RSS cost).
- * Files are created in $BENCH_DIR (default /dev/shm) and removed at exit;
- * the single-threaded loops cycle through $BENCH_FILES of them (default 1024).
+ * dupclose, pipeclose, sockclose, sfrclose (single-threaded loops), wfsync (write + fsync, THREADS
+ * threads on one file each) or fds (open ITERATIONS descriptors, report the RSS cost). Files are
+ * created in $BENCH_DIR (default /dev/shm) and removed at exit; the single-threaded loops cycle
+ * through $BENCH_FILES of them (default 1024).
  *
  * Output is one line of key=value pairs on stdout, parsed by bench.sh.
  *
@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,9 @@
 	X(fdatasync)  \
 	X(openclose)  \
 	X(dupclose)   \
+	X(pipeclose)  \
+	X(sockclose)  \
+	X(sfrclose)   \
 	X(wfsync)     \
 	X(fds)
 
@@ -137,6 +141,32 @@ __attribute__((noinline)) static long bench_loop(enum op op, const struct files 
 			int f = dup(fd);
 
 			failures += f < 0 || close(f) != 0;
+			break;
+		}
+		case OP_pipeclose:
+		case OP_sockclose: {
+			int p[2];
+
+			if (op == OP_pipeclose ? pipe2(p, 0) != 0
+					       : socketpair(AF_UNIX, SOCK_STREAM, 0, p) != 0) {
+				failures++;
+				break;
+			}
+			failures += write(p[1], buf4k, 1) != 1;
+			failures += close(p[1]) != 0 || close(p[0]) != 0;
+			break;
+		}
+		case OP_sfrclose: {
+			/* a write made durable by a waited range sync, as git's
+			 * batch mode does: nothing is left to lose at close */
+			int f = open(files->path[k], O_RDWR);
+
+			failures +=
+			    f < 0 || pwrite(f, buf4k, 1, 0) != 1 ||
+			    sync_file_range(f, 0, 0,
+					    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+						SYNC_FILE_RANGE_WAIT_AFTER) != 0 ||
+			    close(f) != 0;
 			break;
 		}
 		case OP_wfsync:
@@ -318,7 +348,7 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 			"usage: harness OP ITERATIONS [THREADS]\n"
 			"  OP: write pwrite pwrite4k writev fsync fdatasync "
-			"openclose dupclose wfsync fds\n"
+			"openclose dupclose pipeclose sockclose sfrclose wfsync fds\n"
 			"  environment: BENCH_DIR (default /dev/shm), "
 			"BENCH_FILES (files to cycle through, default %d)\n",
 			MAX_FILES);

@@ -250,7 +250,7 @@ void fd_install_open(int fd, uint64_t seq, int oflags)
 
 	/* O_SYNC includes O_DSYNC */
 	if (e)
-		install(e, fd, seq, FD_ORIGIN_OPEN, (oflags & O_DSYNC) ? W_DSYNC : 0);
+		install(e, fd, seq, FD_ORIGIN_OPEN, W_NOTE | ((oflags & O_DSYNC) ? W_DSYNC : 0));
 }
 
 void fd_install_dup(int oldfd, int newfd)

@@ -74,9 +74,15 @@ enum fd_flag {
 	FD_INJECT_LOSE = 1u << 3,    /* some lose= rule names this file */
 };
 
+/*
+ * What the write path must know.  Only fds the shim saw opened get W_NOTE:
+ * sockets, pipes and inherited fds are never marked, so closing them costs
+ * nothing.  The hot path tests one mask (latch_write_result).
+ */
 enum fd_wstate {
-	W_WRITTEN = 1, /* written since its last successful sync: may lose data at close */
-	W_DSYNC = 2,   /* opened O_SYNC or O_DSYNC: each write is a sync */
+	W_NOTE = 1,    /* a file, unwritten since its last sync: note the next write */
+	W_WRITTEN = 2, /* written since its last successful sync: may lose data at close */
+	W_DSYNC = 4,   /* opened O_SYNC or O_DSYNC: each write is a sync */
 };
 
 enum fd_origin {
@@ -179,13 +185,14 @@ static inline bool fd_opened_before(int fd, uint32_t gen, uint64_t latch_seq)
 	return after == 0 || after < latch_seq;
 }
 
+/* fd's data reached the storage: nothing is left to lose at close. */
 static inline void fd_mark_synced(int fd)
 {
 	uint8_t st;
 
 	if ((unsigned)fd < FDTAB_SIZE &&
 	    ((st = __atomic_load_n(&fdtab[fd].wstate, __ATOMIC_RELAXED)) & W_WRITTEN))
-		__atomic_store_n(&fdtab[fd].wstate, st & ~W_WRITTEN, __ATOMIC_RELAXED);
+		__atomic_store_n(&fdtab[fd].wstate, (st & ~W_WRITTEN) | W_NOTE, __ATOMIC_RELAXED);
 }
 
 /* The entry holds state: make sure closefrom and close_range reach it. */

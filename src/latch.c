@@ -501,7 +501,7 @@ static int judge_fd(int fd, uint32_t *gen, struct file_key *key, struct verdict 
 	return 0;
 }
 
-int latch_sync_result(int fd, uint32_t gen, enum op op, int ret)
+int latch_sync_result(int fd, uint32_t gen, enum op op, bool durable, int ret)
 {
 	int saved = errno;
 	struct file_key key;
@@ -510,7 +510,7 @@ int latch_sync_result(int fd, uint32_t gen, enum op op, int ret)
 
 	if (ret == 0 && !fd_latched(fd) && !latch_anything()) {
 		/* the common case: nothing latched anywhere */
-		if (op != OP_SYNC_FILE_RANGE)
+		if (durable)
 			fd_mark_synced(fd);
 		return 0;
 	}
@@ -535,7 +535,7 @@ int latch_sync_result(int fd, uint32_t gen, enum op op, int ret)
 		return refuse(fd, gen, op, &v, ret, saved);
 	fd_set_clean(fd, gen, now);
 clean:
-	if (op != OP_SYNC_FILE_RANGE)
+	if (durable)
 		fd_mark_synced(fd);
 	errno = saved;
 	return ret;
@@ -632,8 +632,8 @@ static uint8_t mark_written(int fd)
 	if ((unsigned)fd >= FDTAB_SIZE)
 		return 0;
 	st = __atomic_load_n(&fdtab[fd].wstate, __ATOMIC_RELAXED);
-	if (!(st & W_WRITTEN))
-		__atomic_store_n(&fdtab[fd].wstate, st | W_WRITTEN, __ATOMIC_RELAXED);
+	if (st & W_NOTE)
+		__atomic_store_n(&fdtab[fd].wstate, (st & ~W_NOTE) | W_WRITTEN, __ATOMIC_RELAXED);
 	return st;
 }
 

@@ -75,8 +75,10 @@ static inline bool latch_anything(void)
 }
 
 /* A sync-family call on fd returned ret (errno set by it); gen is fd's
- * lifetime, sampled before the real call (fd_gen). */
-int latch_sync_result(int fd, uint32_t gen, enum op op, int ret);
+ * lifetime, sampled before the real call (fd_gen); durable: on success,
+ * the fd's writes so far are on the storage (not so for a sync_file_range
+ * that does not wait, or covers part of the file). */
+int latch_sync_result(int fd, uint32_t gen, enum op op, bool durable, int ret);
 int latch_syncfs_result(int fd, int ret);
 int latch_msync_result(void *addr, size_t len, int flags, int ret);
 
@@ -84,17 +86,19 @@ int latch_msync_result(void *addr, size_t len, int flags, int ret);
 ssize_t latch_write_failed(int fd, enum op op, ssize_t ret);
 /* A write that is a sync whatever the fd's flags (pwritev2 RWF_DSYNC). */
 ssize_t latch_sync_write_result(int fd, enum op op, ssize_t ret);
-/* A write succeeded on an fd not yet marked written, or opened O_DSYNC. */
+/* A write succeeded on a file not written since its last sync, or opened
+ * O_DSYNC. */
 ssize_t latch_write_noted(int fd, enum op op, ssize_t ret);
 
-/* The hot path: after the first write following a sync, one compare. */
+/* The hot path: after the first write following a sync, one test. */
 static inline ssize_t latch_write_result(int fd, enum op op, ssize_t ret)
 {
 	if (__builtin_expect(ret < 0, 0))
 		return latch_write_failed(fd, op, ret);
-	if (__builtin_expect((unsigned)fd < FDTAB_SIZE &&
-				 __atomic_load_n(&fdtab[fd].wstate, __ATOMIC_RELAXED) != W_WRITTEN,
-			     0))
+	if (__builtin_expect(
+		(unsigned)fd < FDTAB_SIZE &&
+		    (__atomic_load_n(&fdtab[fd].wstate, __ATOMIC_RELAXED) & (W_NOTE | W_DSYNC)),
+		0))
 		return latch_write_noted(fd, op, ret);
 	return ret;
 }

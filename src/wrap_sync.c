@@ -12,16 +12,17 @@
 
 /* An injected failure skips the real call, as the kernel's own failure would
  * leave nothing more to write back. */
-#define SYNC_CALL(fd, op, call, durable)                                      \
-	do {                                                                  \
-		uint32_t gen_ = fd_gen(fd);                                   \
-		int ret_;                                                     \
-		if (__builtin_expect(io_gate, 0) && gate_sync(fd, op, &ret_)) \
-			return latch_sync_result(fd, gen_, op, ret_);         \
-		ret_ = (call);                                                \
-		if (__builtin_expect(io_gate, 0) && ret_ == 0 && (durable))   \
-			gate_synced(fd);                                      \
-		return latch_sync_result(fd, gen_, op, ret_);                 \
+#define SYNC_CALL(fd, op, call, durable_)                                      \
+	do {                                                                   \
+		uint32_t gen_ = fd_gen(fd);                                    \
+		bool durable = (durable_);                                     \
+		int ret_;                                                      \
+		if (__builtin_expect(io_gate, 0) && gate_sync(fd, op, &ret_))  \
+			return latch_sync_result(fd, gen_, op, durable, ret_); \
+		ret_ = (call);                                                 \
+		if (__builtin_expect(io_gate, 0) && ret_ == 0 && durable)      \
+			gate_synced(fd);                                       \
+		return latch_sync_result(fd, gen_, op, durable, ret_);         \
 	} while (0)
 
 EXPORT int fsync(int fd)

@@ -18,10 +18,10 @@ START_TEST(open_records_sequence_and_dsync)
 	clear();
 	fd_install_open(5, 17, O_RDWR | O_DSYNC);
 	ck_assert_uint_eq(fd_created_after(5, fd_gen(5)), 17);
-	ck_assert_uint_eq(fdtab[5].wstate, W_DSYNC);
+	ck_assert_uint_eq(fdtab[5].wstate, W_NOTE | W_DSYNC);
 	ck_assert(fd_gen(5) & 1);
 	fd_install_open(6, 18, O_RDWR);
-	ck_assert_uint_eq(fdtab[6].wstate, 0);
+	ck_assert_uint_eq(fdtab[6].wstate, W_NOTE);
 	ck_assert_int_eq(fdtab_high, 7);
 }
 END_TEST
@@ -50,9 +50,9 @@ START_TEST(sync_clears_written_only)
 {
 	clear();
 	fd_install_open(3, 1, O_WRONLY | O_DSYNC);
-	fdtab[3].wstate |= W_WRITTEN;
+	fdtab[3].wstate = W_WRITTEN | W_DSYNC;
 	fd_mark_synced(3);
-	ck_assert_uint_eq(fdtab[3].wstate, W_DSYNC);
+	ck_assert_uint_eq(fdtab[3].wstate, W_NOTE | W_DSYNC);
 	fd_mark_synced(FDTAB_SIZE + 1); /* out of range: ignored */
 }
 END_TEST

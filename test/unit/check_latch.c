@@ -56,7 +56,7 @@ static int open_tracked(int flags)
 static int sync_with(int fd, int err)
 {
 	errno = err;
-	return latch_sync_result(fd, fd_gen(fd), OP_FSYNC, err ? -1 : 0);
+	return latch_sync_result(fd, fd_gen(fd), OP_FSYNC, true, err ? -1 : 0);
 }
 
 static void *report_tid(void *arg)
