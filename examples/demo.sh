@@ -16,25 +16,15 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/stickysync-demo.XXXXXX")
 trap 'fixture_destroy_all; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
-# What reads back from the file: KiB of A, B and zeros, and whether the
-# read failed part way.
-content() {
-	od -An -v -tx1 "$1" 2>"$WORK/od.err" | tr -s ' ' '\n' | awk '
-		$1 == "41" { a++ } $1 == "42" { b++ } $1 == "00" { z++ }
-		END { printf "%d KiB of A, %d KiB of B, %d KiB of zeros", a/1024, b/1024, z/1024 }'
-	if [ -s "$WORK/od.err" ]; then
-		printf ', then a read error'
-	fi
-}
-
 if [ "${STICKYSYNC_DEMO:-}" != inject ] && [ -z "$(fixture_unavailable ext4)" ]; then
 	echo "A thin-provisioned ext4 (loop device, 512 MiB on a 24 MiB tmpfs) runs out of space in writeback."
 	# a fresh filesystem for each run, made just before it
-	run_plain() { mnt=$(fixture_create ext4 24) && "$PROG" "$mnt/file" 64; }
+	MIB=64
+	run_plain() { mnt=$(fixture_create ext4 24) && "$PROG" "$mnt/file" $MIB; }
 	run_shim() {
 		mnt=$(fixture_create ext4 24) &&
 			STICKYSYNC_STATE="$WORK/state" STICKYSYNC_LOG="$WORK/log" LD_PRELOAD="$LIB" \
-				"$PROG" "$mnt/file" 64
+				"$PROG" "$mnt/file" $MIB
 	}
 	settle() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 else
@@ -42,11 +32,12 @@ else
 	echo "Not root (or no loop device): the shim's injector fails the second fsync and zeroes the"
 	echo "unsynced writes, as thin ext4 does. Run 'sudo make demo' to see the real kernel do it."
 	mnt=$WORK/mnt
+	MIB=4
 	# observe: results untouched, i.e. plain Linux semantics plus the loss
 	run_plain() { "$CLI" run --policy observe --log off --state "$WORK/state0" \
-		--inject 'op=fsync,nth=2,errno=ENOSPC,lose=zero' -- "$PROG" "$mnt/plain" 4; }
-	run_shim() { "$CLI" run --log "$WORK/log" --state "$WORK/state" \
-		--inject 'op=fsync,nth=2,errno=ENOSPC,lose=zero' -- "$PROG" "$mnt/shim" 4; }
+		--inject 'op=fsync,nth=2,errno=ENOSPC,lose=zero' -- "$PROG" "$mnt/plain" $MIB; }
+	run_shim() { rm -f "$mnt"/*; "$CLI" run --log "$WORK/log" --state "$WORK/state" \
+		--inject 'op=fsync,nth=2,errno=ENOSPC,lose=zero' -- "$PROG" "$mnt/shim" $MIB; }
 	settle() { :; }
 fi
 
@@ -55,10 +46,14 @@ echo "Plain Linux:"
 run_plain
 settle
 file=$(ls "$mnt"/* | head -n 1)
-echo "  reading it back: $(content "$file")"
+"$PROG" --read "$file" $MIB
 echo "  => the retry reported success, yet the data is gone."
 echo
 echo "With stickysync:"
 run_shim || true
-echo "  the retry fails: the program learns its data is gone; the report says why:"
+settle
+file=$(ls "$mnt"/* | head -n 1)
+"$PROG" --read "$file" $MIB
+echo "  => the same loss, but the retry failed: the program learns its data is gone."
+echo "  The report says why:"
 sed 's/^/  | /' "$WORK/log"
