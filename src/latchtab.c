@@ -237,6 +237,11 @@ static bool snapshot(const struct latch_record *r, struct latch_record *out)
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (word_load(r) == before) {
 			out->state = before;
+			/* The table is shared with anyone who can write the file:
+			 * no reader of a copy may run past a field. */
+			out->op[sizeof(out->op) - 1] = '\0';
+			out->prog[sizeof(out->prog) - 1] = '\0';
+			out->path[sizeof(out->path) - 1] = '\0';
 			return true;
 		}
 	}

@@ -181,8 +181,9 @@ int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_
  * not NULL, is set to one of them. */
 bool latchtab_dev_active(const struct latchtab *t, uint64_t dev, struct latch_view *view);
 
-/* Call fn for each ACTIVE or ACKED record (a stable copy); stops early when
- * fn returns non-zero. */
+/* Call fn for each ACTIVE or ACKED record (a stable copy, its text fields
+ * terminated whatever the table holds); stops early when fn returns
+ * non-zero. */
 int latchtab_each(const struct latchtab *t, int (*fn)(const struct latch_record *rec, void *arg),
 		  void *arg);
 

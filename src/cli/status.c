@@ -176,13 +176,15 @@ static bool by_path(const struct latch_record *rec, void *arg)
 
 static void report_ack(const struct latch_record *r)
 {
-	char when[48], subject[REC_PATH_MAX + 64];
+	char when[48], subject[REC_PATH_MAX + 64], op[REC_OP_MAX], prog[REC_PROG_MAX];
 	const char *name = strerrorname_np(r->error);
 
 	format_when(r->when_ns, when, sizeof(when));
 	record_subject(r, subject, sizeof(subject));
-	printf("acknowledged %s: %s in %s by %s[%d] at %s\n", subject, name ? name : "?", r->op,
-	       r->prog[0] ? r->prog : "?", r->pid, when);
+	printf("acknowledged %s: %s in %s by %s[%d] at %s\n", subject, name ? name : "?",
+	       record_text(r->op, sizeof(r->op), op, sizeof(op)),
+	       r->prog[0] ? record_text(r->prog, sizeof(r->prog), prog, sizeof(prog)) : "?", r->pid,
+	       when);
 }
 
 /* Acknowledge the unacknowledged records of l; how many were. */
