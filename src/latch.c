@@ -77,10 +77,10 @@ static void report_state(const char *msg, const char *consequence)
 	log_line(&l);
 }
 
-/* From the SIGBUS handler (state_guard): log_message is async-signal-safe. */
+/* From the SIGBUS handler (state_guard): the log is async-signal-safe. */
 static void report_state_fault(const char *line)
 {
-	log_message(line);
+	report_state(line, "; new latches stay in this process");
 }
 
 static void setup_shared(const struct options *o)

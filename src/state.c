@@ -543,8 +543,7 @@ bool state_guard(struct state *s, const char *dir, void (*report)(const char *li
 	guard.late = 0;
 	snprintf(guard.line, sizeof(guard.line),
 		 "state file %s/" STATE_FILE " shrank or ran out of space under this process: it "
-		 "now works on a private copy of what could be read; new latches stay in this "
-		 "process",
+		 "now works on a private copy of what could be read",
 		 dir);
 	__atomic_store_n(&guard.phase, GUARD_ARMED, __ATOMIC_RELAXED);
 	__atomic_store_n(&guard.start, (char *)s->map, __ATOMIC_RELEASE);
@@ -560,6 +559,12 @@ bool state_guard(struct state *s, const char *dir, void (*report)(const char *li
 	}
 	__atomic_store_n(&guard.start, NULL, __ATOMIC_RELEASE);
 	return false;
+}
+
+bool state_salvaged(const struct state *s)
+{
+	return s->map && __atomic_load_n(&guard.start, __ATOMIC_ACQUIRE) == s->map &&
+	       __atomic_load_n(&guard.phase, __ATOMIC_ACQUIRE) == GUARD_SWITCHED;
 }
 
 void state_close(struct state *s)

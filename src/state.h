@@ -56,13 +56,18 @@ void state_close(struct state *s);
  * nothing installed, if the program has its own.  On a fault inside the
  * table, the handler replaces the mapping, at the same address and in one
  * step, with a private copy of what can still be read (latchtab_salvage),
- * calls report once with a line naming the file, and returns: the access
+ * calls report once with a line naming the file ("state file DIR/latches
+ * shrank or ran out of space under this process: it now works on a private
+ * copy of what could be read"), and returns: the access
  * runs again, on the copy, which the process keeps as an in-process table.
  * Any other SIGBUS gets the default action, as if there were no handler.
  * One table per process is guarded, the last one given; report must be
  * async-signal-safe.
  */
 bool state_guard(struct state *s, const char *dir, void (*report)(const char *line));
+
+/* Whether the guard has put a private copy in place of s's table. */
+bool state_salvaged(const struct state *s);
 
 /* Remove records whose file no longer exists at its recorded path with the
  * same identity; ACTIVE ones only if also_active.  Returns how many. */

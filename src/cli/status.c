@@ -62,14 +62,24 @@ static int parse_admin_args(const char *cmd, int argc, char **argv, unsigned tak
 	return 0;
 }
 
-/* From the SIGBUS handler (state_guard): write(2) only. */
+/* From the SIGBUS handler (state_guard): write(2) only.  The command then
+ * fails (see done_with_table): what it says comes from that copy. */
 static void report_state_fault(const char *line)
 {
-	static const char prefix[] = "stickysync: warning: ";
+	static const char prefix[] = "stickysync: ", tail[] = "; the command fails\n";
 
 	if (write(STDERR_FILENO, prefix, sizeof(prefix) - 1) > 0 &&
 	    write(STDERR_FILENO, line, strlen(line)) > 0)
-		(void)!write(STDERR_FILENO, "\n", 1);
+		(void)!write(STDERR_FILENO, tail, sizeof(tail) - 1);
+}
+
+/* Close the table; ret, or EXIT_FAILED when it vanished while in use. */
+static int done_with_table(struct state *st, int ret)
+{
+	if (state_salvaged(st))
+		ret = EXIT_FAILED;
+	state_close(st);
+	return ret;
 }
 
 /*
@@ -173,8 +183,7 @@ int cmd_status(int argc, char **argv)
 	if (ret == 0)
 		print_status(&o, &l, dir);
 	records_free(&l);
-	state_close(&st);
-	return ret;
+	return done_with_table(&st, ret);
 }
 
 /* ---- ack ----------------------------------------------------------------- */
@@ -338,8 +347,7 @@ int cmd_ack(int argc, char **argv)
 		printf(
 		    "note: fds opened before a loss stay latched; a program must reopen the file "
 		    "to sync it again\n");
-	state_close(&st);
-	return ret;
+	return done_with_table(&st, ret);
 }
 
 /* ---- prune --------------------------------------------------------------- */
@@ -395,6 +403,5 @@ int cmd_prune(int argc, char **argv)
 		printf("nothing to prune (state folder %s)\n", dir);
 	records_free(&before);
 	records_free(&after);
-	state_close(&st);
-	return ret;
+	return done_with_table(&st, ret);
 }

@@ -393,6 +393,7 @@ START_TEST(guard_survives_a_table_truncated_to_nothing)
 
 	open_guarded(64);
 	ck_assert_int_eq(latchtab_latch(&st_.tab, &a, latchtab_next_seq(&st_.tab)), 1);
+	ck_assert(!state_salvaged(&st_));
 	seq = latchtab_seq(&st_.tab);
 	ck_assert_int_eq(truncate(file_, 0), 0);
 	/* the first access faults; the process goes on with a private table */
@@ -401,6 +402,7 @@ START_TEST(guard_survives_a_table_truncated_to_nothing)
 	ck_assert_int_eq(reports, 1);
 	ck_assert_msg(strstr(report_line, file_) && strstr(report_line, "private copy"), "%s",
 		      report_line);
+	ck_assert(state_salvaged(&st_));
 	/* fds numbered before count as opened before every later latch */
 	ck_assert_uint_gt(latchtab_seq(&st_.tab), seq);
 	ck_assert_uint_ge(latchtab_seq(&st_.tab), LATCHTAB_SALVAGE_GAP);
