@@ -279,6 +279,21 @@ ro_table_body() {
 	expect_line "$out" "fsync h1 = -1 EIO"
 }
 
+# A table file of ours that we may only read: the same, without a mount.
+test_table_file_we_may_only_read() {
+	[ "$(id -u)" != 0 ] || skip "root writes any file (the read-only filesystem test covers root)"
+	latch "$T/a"
+	chmod 400 "$STICKYSYNC_STATE/latches"
+	out=$(shim_only "$PROBE" open h1 "$T/a" rw fsync h1 ack h1 2>&1)
+	one_state_line "$out" "state file $STICKYSYNC_STATE/latches is read-only \(Permission denied\): its latches are enforced, but new latches stay in this process$"
+	expect_line "$out" "fsync h1 = -1 EIO"
+	expect_line "$out" "ack h1 = -1 EROFS"
+	cli_lists "$T/a"
+	runc cli ack --all
+	expect_eq "$rc" 1
+	expect_grep "$err" "is read-only \(Permission denied\); nothing was acknowledged$"
+}
+
 test_read_only_filesystem_without_a_table() {
 	need_root "mount a read-only folder"
 	mkdir -m 700 "$STICKYSYNC_STATE" "$T/ro"
