@@ -54,7 +54,8 @@ static inline void *stickysync__lookup(const char *name)
  * Declare the loss on fd's file acknowledged.  fd must have been opened after
  * the loss: an fd that witnessed it stays latched and the call fails with
  * EBUSY.  Returns 0 on success (also when nothing was latched), -1 with errno
- * EBUSY, EBADF, or ENOSYS (library not preloaded).
+ * EBUSY, EROFS (the latch is in a state folder this process may only read),
+ * EBADF, or ENOSYS (library not preloaded).
  */
 static inline int stickysync_acknowledge(int fd)
 {

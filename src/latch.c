@@ -67,21 +67,43 @@ static void setup_local(void)
 	latchtab_attach(&rt.local, &local_mem, sizeof(local_mem));
 }
 
+static void report_state(const char *msg, const char *consequence)
+{
+	struct line l;
+
+	line_init(&l);
+	line_prefix(&l);
+	line_str(&l, msg);
+	line_str(&l, consequence);
+	log_line(&l);
+}
+
+/* From the SIGBUS handler (state_guard): the log is async-signal-safe. */
+static void report_state_fault(const char *line)
+{
+	report_state(line, "; new latches stay in this process");
+}
+
 static void setup_shared(const struct options *o)
 {
 	static struct state shared;
 	char msg[STATE_MSG_MAX];
-	struct line l;
 
 	if (o->state_mode != STATE_DIR)
 		return;
 	if (state_open(&shared, o->state_dir, true, o->state_capacity, msg, sizeof(msg)) != 0) {
-		line_init(&l);
-		line_prefix(&l);
-		line_str(&l, msg);
-		line_str(&l, "; latches are kept in this process only");
-		log_line(&l);
+		report_state(msg, "; latches are kept in this process only");
 		return;
+	}
+	state_guard(&shared, o->state_dir, report_state_fault);
+	if (shared.tab.readonly) {
+		report_state(msg,
+			     ": its latches are enforced, but new latches stay in this process");
+		/* The local table numbers fds and latches from now on, from above
+		 * every latch of the shared one: an fd opened from now on is not a
+		 * witness of those (a process that can write the table, through
+		 * another mount, may still number a later one below ours). */
+		latchtab_seq_above(&rt.local, latchtab_seq(&shared.tab));
 	}
 	rt.shared = shared.tab;
 }
@@ -186,10 +208,9 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The table that numbers fds and latches: the shared one when there is one. */
 static struct latchtab *seq_table(void)
 {
-	return rt.shared.hdr ? &rt.shared : &rt.local;
+	return latch_seq_table();
 }
 
 static const char *next_step(void)
@@ -246,7 +267,7 @@ static int store_latch(const struct latch_event *ev, uint64_t seq)
 {
 	int ret;
 
-	if (rt.shared.hdr) {
+	if (rt.shared.hdr && !rt.shared.readonly) {
 		ret = latchtab_latch(&rt.shared, ev, seq);
 		/* Only acknowledged records of vanished files make room: an
 		 * unacknowledged path may have been renamed, not deleted. */
@@ -256,7 +277,7 @@ static int store_latch(const struct latch_event *ev, uint64_t seq)
 			return ret;
 	}
 	ret = latchtab_latch(&rt.local, ev, seq);
-	if (ret >= 0 && rt.shared.hdr)
+	if (ret >= 0 && rt.shared.hdr && !rt.shared.readonly)
 		return 2;
 	return ret;
 }
@@ -740,6 +761,18 @@ static int acknowledge(const struct file_key *key, uint64_t upto)
 	return newer ? -1 : n;
 }
 
+/* An unacknowledged latch of key in a shared table this process may only
+ * read: acknowledging it here would change nothing. */
+static bool latched_read_only(const struct file_key *key)
+{
+	struct latch_view view;
+
+	if (!rt.shared.readonly || !latchtab_any_active(&rt.shared))
+		return false;
+	latchtab_lookup(&rt.shared, key, &view);
+	return view.active;
+}
+
 /* For the API: fd's verdict, by the kernel's identity; -1 with EBADF. */
 static int api_judge(int fd, uint32_t *gen, struct file_key *key, struct verdict *v)
 {
@@ -770,6 +803,10 @@ int latch_acknowledge_fd(int fd)
 	}
 	if (!v.latched)
 		return 0;
+	if (latched_read_only(&key)) {
+		errno = EROFS;
+		return -1;
+	}
 	/* Only losses older than this fd: one that happens meanwhile was
 	 * witnessed by it, and stays latched. */
 	n = acknowledge(&key, fd_created_after(fd, gen));

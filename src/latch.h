@@ -52,10 +52,18 @@ void latch_init(void);
 /* Set up from explicit options instead of the environment (unit tests). */
 void latch_init_with(const struct options *o);
 
+/* The table that numbers fds and latches: the shared one, unless this
+ * process may not write it; then its own, numbered from above the shared
+ * one's sequence number (see setup_shared). */
+static inline struct latchtab *latch_seq_table(void)
+{
+	return rt.shared.hdr && !rt.shared.readonly ? &rt.shared : &rt.local;
+}
+
 /* The sequence number to stamp on an fd about to be opened. */
 static inline uint64_t latch_seq_now(void)
 {
-	const struct latchtab *t = rt.shared.hdr ? &rt.shared : &rt.local;
+	const struct latchtab *t = latch_seq_table();
 
 	return t->hdr ? latchtab_seq(t) : 0;
 }

@@ -54,23 +54,88 @@ void latchtab_format(void *mem, uint32_t capacity)
 	h->fs_live = 0;
 }
 
+_Static_assert(offsetof(struct latch_header, header_size) + sizeof(uint32_t) == LATCHTAB_HEAD_BYTES,
+	       "latchtab_check reads the header up to header_size");
+
+/* The header field at off in the first have bytes of head, or 0. */
+static uint32_t head_u32(const void *head, size_t have, size_t off)
+{
+	uint32_t v = 0;
+
+	if (off + sizeof(v) <= have)
+		memcpy(&v, (const char *)head + off, sizeof(v));
+	return v;
+}
+
+enum latchtab_verdict latchtab_check(const void *head, size_t have, size_t len, uint32_t *version,
+				     size_t *need)
+{
+	uint32_t capacity;
+	size_t magic_have;
+
+	if (have > len)
+		have = len;
+	magic_have = have < sizeof(LATCHTAB_MAGIC) - 1 ? have : sizeof(LATCHTAB_MAGIC) - 1;
+	*version = head_u32(head, have, offsetof(struct latch_header, version));
+	*need = sizeof(struct latch_header);
+	/* as much of the magic as there is must match */
+	if (memcmp(head, LATCHTAB_MAGIC, magic_have) != 0)
+		return LATCHTAB_FOREIGN;
+	if (have >= LATCHTAB_HEAD_BYTES && *version != LATCHTAB_VERSION)
+		return LATCHTAB_OTHER_VERSION;
+	if (have < LATCHTAB_HEAD_BYTES || len < sizeof(struct latch_header))
+		return LATCHTAB_TRUNCATED;
+	capacity = head_u32(head, have, offsetof(struct latch_header, capacity));
+	if (head_u32(head, have, offsetof(struct latch_header, record_size)) !=
+		sizeof(struct latch_record) ||
+	    head_u32(head, have, offsetof(struct latch_header, header_size)) !=
+		sizeof(struct latch_header) ||
+	    capacity == 0 || (capacity & (capacity - 1)) != 0)
+		return LATCHTAB_DAMAGED;
+	*need = latchtab_bytes(capacity);
+	return *need > len ? LATCHTAB_TRUNCATED : LATCHTAB_OK;
+}
+
 int latchtab_attach(struct latchtab *t, void *mem, size_t len)
 {
 	struct latch_header *h = mem;
+	uint32_t version;
+	size_t need;
 
-	if (len < sizeof(*h) || memcmp(h->magic, LATCHTAB_MAGIC, sizeof(h->magic)) != 0 ||
-	    h->version != LATCHTAB_VERSION || h->record_size != sizeof(struct latch_record) ||
-	    h->header_size != sizeof(struct latch_header) || h->capacity == 0 ||
-	    (h->capacity & (h->capacity - 1)) != 0 || latchtab_bytes(h->capacity) > len)
+	if (len < LATCHTAB_HEAD_BYTES ||
+	    latchtab_check(mem, LATCHTAB_HEAD_BYTES, len, &version, &need) != LATCHTAB_OK)
 		return -1;
 	t->hdr = h;
 	t->rec = (struct latch_record *)((char *)mem + sizeof(*h));
 	t->mask = h->capacity - 1;
+	t->readonly = false;
 	return 0;
+}
+
+/* Async-signal-safe: it runs in a SIGBUS handler (see state.c). */
+void latchtab_salvage(void *mem, uint32_t capacity)
+{
+	struct latch_header *h = mem;
+	uint64_t seq = h->seq; /* 0 if the header's page was lost */
+
+	memcpy(h->magic, LATCHTAB_MAGIC, sizeof(h->magic));
+	h->version = LATCHTAB_VERSION;
+	h->capacity = capacity;
+	h->record_size = sizeof(struct latch_record);
+	h->header_size = sizeof(struct latch_header);
+	h->seq = seq + LATCHTAB_SALVAGE_GAP;
+	/* Counts raised by latches on their way when the table went, and their
+	 * Bloom bits, may be missing from the copy: over-counting costs a
+	 * lookup, under-counting would miss a latch. */
+	h->active = h->live = h->fs_live = 1u << 30;
+	for (size_t i = 0; i < sizeof(h->bloom) / sizeof(h->bloom[0]); i++)
+		h->bloom[i] = ~0ull;
 }
 
 uint64_t latchtab_next_seq(struct latchtab *t)
 {
+	if (t->readonly)
+		return latchtab_seq(t);
 	return __atomic_add_fetch(&t->hdr->seq, 1, __ATOMIC_ACQ_REL);
 }
 
@@ -131,6 +196,12 @@ static void raise_seq(uint64_t *p, uint64_t v)
 	while (cur < v &&
 	       !__atomic_compare_exchange_n(p, &cur, v, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		;
+}
+
+void latchtab_seq_above(struct latchtab *t, uint64_t seq)
+{
+	if (!t->readonly)
+		raise_seq(&t->hdr->seq, seq);
 }
 
 /*
@@ -205,6 +276,8 @@ int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t se
 	uint64_t hash = key_hash(&ev->key);
 	uint32_t start = (uint32_t)hash & t->mask;
 
+	if (t->readonly)
+		return -1;
 	bloom_add(t, hash);
 	for (int attempt = 0; attempt < 8; attempt++) {
 		struct latch_record *free_slot = NULL;
@@ -250,6 +323,11 @@ static bool snapshot(const struct latch_record *r, struct latch_record *out)
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (word_load(r) == before) {
 			out->state = before;
+			/* The table is shared with anyone who can write the file:
+			 * no reader of a copy may run past a field. */
+			out->op[sizeof(out->op) - 1] = '\0';
+			out->prog[sizeof(out->prog) - 1] = '\0';
+			out->path[sizeof(out->path) - 1] = '\0';
 			return true;
 		}
 	}
@@ -310,6 +388,8 @@ int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_
 	uint32_t start = (uint32_t)key_hash(key) & t->mask;
 	int n = 0;
 
+	if (t->readonly)
+		return 0;
 	for (uint32_t i = 0; i <= t->mask; i++) {
 		struct latch_record *r = &t->rec[(start + i) & t->mask];
 		uint64_t w = word_load(r);
@@ -391,6 +471,8 @@ int latchtab_prune(struct latchtab *t, bool (*gone)(const struct latch_record *r
 {
 	int saved = errno, n = 0;
 
+	if (t->readonly)
+		return 0;
 	for (uint32_t i = 0; i <= t->mask; i++) {
 		struct latch_record *r = &t->rec[i];
 		uint64_t w = word_load(r);

@@ -102,6 +102,10 @@ struct latchtab {
 	struct latch_header *hdr;
 	struct latch_record *rec;
 	uint32_t mask;
+	/* This process may read the table but not write it (mapped read-only,
+	 * or a private copy standing in for a table it cannot write): every
+	 * writing function returns at once, as if it had found nothing to do. */
+	bool readonly;
 };
 
 /* A failure to record. */
@@ -118,9 +122,42 @@ struct latch_event {
 size_t latchtab_bytes(uint32_t capacity);
 /* Lay out an empty table in zeroed memory of latchtab_bytes(capacity). */
 void latchtab_format(void *mem, uint32_t capacity);
-/* Attach to a formatted region; -1 if its header is not one of ours or does
- * not fit in len bytes. */
+
+/* What the start of a region says about it, judged before mapping it. */
+enum latchtab_verdict {
+	LATCHTAB_OK,
+	LATCHTAB_FOREIGN,	/* not our magic */
+	LATCHTAB_OTHER_VERSION, /* our magic, another layout version */
+	LATCHTAB_DAMAGED,	/* our magic and version, an impossible layout */
+	LATCHTAB_TRUNCATED,	/* shorter than a header, or than its header says */
+};
+
+/* The bytes of a header latchtab_check reads. */
+#define LATCHTAB_HEAD_BYTES 24
+
+/*
+ * Judge a table of len bytes whose first have (up to LATCHTAB_HEAD_BYTES)
+ * bytes are head.  *version gets the version found (0 if none), *need the
+ * bytes the table needs: its header's size when it is truncated short of
+ * one, else the size its capacity gives.
+ */
+enum latchtab_verdict latchtab_check(const void *head, size_t have, size_t len, uint32_t *version,
+				     size_t *need);
+
+/* Attach to a formatted region, writable; -1 if its header is not one of
+ * ours or does not fit in len bytes. */
 int latchtab_attach(struct latchtab *t, void *mem, size_t len);
+
+/*
+ * Make mem, a private copy of a table of capacity records that may have
+ * lost pages (zeros where they could not be read), a table this process
+ * can go on with, failing safe: its sequence number jumps by
+ * LATCHTAB_SALVAGE_GAP (so that fds numbered before the copy count as
+ * opened before every latch made in it), its counts and Bloom filter say
+ * "maybe" to every lookup.  Async-signal-safe.
+ */
+#define LATCHTAB_SALVAGE_GAP (1ull << 40)
+void latchtab_salvage(void *mem, uint32_t capacity);
 
 static inline bool latchtab_any_active(const struct latchtab *t)
 {
@@ -145,7 +182,13 @@ static inline uint64_t latchtab_seq(const struct latchtab *t)
 	return __atomic_load_n(&t->hdr->seq, __ATOMIC_ACQUIRE);
 }
 
+/* The next sequence number; the current one, unchanged, for a read-only
+ * table. */
 uint64_t latchtab_next_seq(struct latchtab *t);
+
+/* Make t's sequence number at least seq: a table that takes over the
+ * numbering from another continues above it. */
+void latchtab_seq_above(struct latchtab *t, uint64_t seq);
 
 /*
  * Latch ev->key.  Returns 1 when a new latch was published, 0 when the key
@@ -192,8 +235,9 @@ int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_
  * not NULL, is set to one of them. */
 bool latchtab_dev_active(const struct latchtab *t, uint64_t dev, struct latch_view *view);
 
-/* Call fn for each ACTIVE or ACKED record (a stable copy); stops early when
- * fn returns non-zero. */
+/* Call fn for each ACTIVE or ACKED record (a stable copy, its text fields
+ * terminated whatever the table holds); stops early when fn returns
+ * non-zero. */
 int latchtab_each(const struct latchtab *t, int (*fn)(const struct latch_record *rec, void *arg),
 		  void *arg);
 

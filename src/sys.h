@@ -53,6 +53,11 @@ static inline int sys_ftruncate(int fd, off_t len)
 	return (int)syscall(SYS_ftruncate, fd, len);
 }
 
+static inline int sys_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	return (int)syscall(SYS_fallocate, fd, mode, off, len);
+}
+
 static inline int sys_fsync(int fd)
 {
 	return (int)syscall(SYS_fsync, fd);

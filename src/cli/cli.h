@@ -64,6 +64,10 @@ void records_free(struct rec_list *l);
 bool record_acked(const struct latch_record *r);
 /* "2024-05-01T12:00:00+02:00", local time. */
 void format_when(int64_t ns, char *buf, size_t size);
+/* The text of a record's field of size bytes, for people: up to its first
+ * zero byte, with control characters and bytes that are not UTF-8 as '?'.
+ * Returns buf. */
+const char *record_text(const char *field, size_t size, char *buf, size_t bufsize);
 /* What a record is about: its path, or "filesystem DEV (PATH)". */
 void record_subject(const struct latch_record *r, char *buf, size_t size);
 /* The table, one record a line, with a heading; indent prefixes each line. */

@@ -89,9 +89,73 @@ void format_when(int64_t ns, char *buf, size_t size)
 		 labs(off) % 60);
 }
 
+/* The length of the well-formed UTF-8 sequence at s, of at most left bytes,
+ * or 0 (RFC 3629: no overlong forms, no surrogates, nothing past
+ * U+10FFFF). */
+static size_t utf8_len(const unsigned char *s, size_t left)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (n > left)
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* U+0080..U+009F: terminals act on them as on ASCII control bytes. */
+static bool c1_control(const unsigned char *s, size_t n)
+{
+	return n == 2 && s[0] == 0xc2 && s[1] < 0xa0;
+}
+
+const char *record_text(const char *field, size_t size, char *buf, size_t bufsize)
+{
+	const unsigned char *s = (const unsigned char *)field;
+	size_t len = strnlen(field, size), i = 0, o = 0;
+
+	while (i < len && o + 1 < bufsize) {
+		size_t n = s[i] < 0x80 ? 1 : utf8_len(s + i, len - i);
+
+		if (n == 0 || (n == 1 && (s[i] < 0x20 || s[i] == 0x7f)) || c1_control(s + i, n) ||
+		    o + n >= bufsize) {
+			buf[o++] = '?';
+			i += n ? n : 1;
+			continue;
+		}
+		memcpy(buf + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 void record_subject(const struct latch_record *r, char *buf, size_t size)
 {
-	const char *path = r->path[0] ? r->path : "?";
+	char text[REC_PATH_MAX];
+	const char *path =
+	    r->path[0] ? record_text(r->path, sizeof(r->path), text, sizeof(text)) : "?";
 
 	if (r->key.kind == KEY_FS)
 		snprintf(buf, size, "filesystem %u:%u (synced through %s)", major(r->key.dev),
@@ -112,7 +176,7 @@ static const char *error_name(int err, char *buf, size_t size)
 
 void records_print_table(FILE *f, const struct rec_list *l, const char *indent)
 {
-	char when[48], subject[REC_PATH_MAX + 64], num[16];
+	char when[48], subject[REC_PATH_MAX + 64], num[16], op[REC_OP_MAX], prog[REC_PROG_MAX];
 
 	fprintf(f, "%s%-8s %-8s %-15s %-25s %7s %-15s %s\n", indent, "STATE", "ERROR", "OP", "WHEN",
 		"PID", "PROGRAM", "PATH");
@@ -121,66 +185,39 @@ void records_print_table(FILE *f, const struct rec_list *l, const char *indent)
 
 		format_when(r->when_ns, when, sizeof(when));
 		record_subject(r, subject, sizeof(subject));
-		fprintf(f, "%s%-8s %-8s %-15s %-25s %7d %-15s %s\n", indent,
-			record_acked(r) ? "acked" : "latched",
-			error_name(r->error, num, sizeof(num)), r->op, when, r->pid,
-			r->prog[0] ? r->prog : "?", subject);
+		fprintf(
+		    f, "%s%-8s %-8s %-15s %-25s %7d %-15s %s\n", indent,
+		    record_acked(r) ? "acked" : "latched", error_name(r->error, num, sizeof(num)),
+		    record_text(r->op, sizeof(r->op), op, sizeof(op)), when, r->pid,
+		    r->prog[0] ? record_text(r->prog, sizeof(r->prog), prog, sizeof(prog)) : "?",
+		    subject);
 	}
 }
 
-/* The length of the well-formed UTF-8 sequence at s, or 0 (RFC 3629: no
- * overlong forms, no surrogates, nothing past U+10FFFF). */
-static size_t utf8_len(const unsigned char *s)
+/* A JSON string of the text in the size bytes of field (up to a zero
+ * byte).  File names are bytes, JSON text is Unicode: a byte that is not
+ * part of valid UTF-8 becomes U+FFFD; control characters are escaped. */
+static void json_string(FILE *f, const char *field, size_t size)
 {
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
-/* A JSON string.  File names are bytes, JSON text is Unicode: a byte that
- * is not part of valid UTF-8 becomes U+FFFD. */
-static void json_string(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
+	const unsigned char *s = (const unsigned char *)field;
+	size_t len = strnlen(field, size), i = 0;
 
 	fputc('"', f);
-	while (*s) {
+	while (i < len) {
 		size_t n;
 
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s++);
-		else if (*s < 0x20)
-			fprintf(f, "\\u%04x", *s++);
-		else if (*s < 0x80)
-			fputc(*s++, f);
-		else if ((n = utf8_len(s)) > 0) {
-			fwrite(s, 1, n, f);
-			s += n;
+		if (s[i] == '"' || s[i] == '\\')
+			fprintf(f, "\\%c", s[i++]);
+		else if (s[i] < 0x20 || s[i] == 0x7f)
+			fprintf(f, "\\u%04x", s[i++]);
+		else if (s[i] < 0x80)
+			fputc(s[i++], f);
+		else if ((n = utf8_len(s + i, len - i)) > 0) {
+			fwrite(s + i, 1, n, f);
+			i += n;
 		} else {
 			fputs("\\ufffd", f);
-			s++;
+			i++;
 		}
 	}
 	fputc('"', f);
@@ -192,16 +229,16 @@ static void json_record(FILE *f, const struct latch_record *r)
 
 	format_when(r->when_ns, when, sizeof(when));
 	fputs("    {\"path\": ", f);
-	json_string(f, r->path);
+	json_string(f, r->path, sizeof(r->path));
 	fprintf(f, ", \"kind\": \"%s\", \"dev\": \"%u:%u\", \"ino\": %llu,\n",
 		r->key.kind == KEY_FS ? "filesystem" : "file", major(r->key.dev), minor(r->key.dev),
 		r->key.kind == KEY_FS ? 0ull : (unsigned long long)r->key.ino);
 	fprintf(f, "     \"error\": \"%s\", \"errno\": %d, \"op\": ",
 		error_name(r->error, num, sizeof(num)), r->error);
-	json_string(f, r->op);
+	json_string(f, r->op, sizeof(r->op));
 	fprintf(f, ", \"when\": \"%s\", \"when_ns\": %lld,\n", when, (long long)r->when_ns);
 	fprintf(f, "     \"pid\": %d, \"program\": ", r->pid);
-	json_string(f, r->prog);
+	json_string(f, r->prog, sizeof(r->prog));
 	fprintf(f, ", \"acknowledged\": %s", record_acked(r) ? "true" : "false");
 	if (record_acked(r)) {
 		format_when(r->ack_ns, when, sizeof(when));
@@ -213,7 +250,7 @@ static void json_record(FILE *f, const struct latch_record *r)
 void records_print_json(FILE *f, const struct rec_list *l, const char *state_dir)
 {
 	fputs("{\n  \"state\": ", f);
-	json_string(f, state_dir);
+	json_string(f, state_dir, strlen(state_dir));
 	fputs(",\n  \"latches\": [", f);
 	for (size_t i = 0; i < l->n; i++) {
 		fputs(i ? ",\n" : "\n", f);

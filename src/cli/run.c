@@ -507,8 +507,12 @@ static int watch_start(struct latch_watch *w, const struct options *opt)
 			return ret;
 		dir = w->tmp_dir;
 	}
-	if (state_open(&w->st, dir, true, opt->state_capacity, msg, sizeof(msg)) != 0) {
-		cli_error("%s", msg);
+	if (state_open(&w->st, dir, true, opt->state_capacity, msg, sizeof(msg)) != 0 ||
+	    w->st.tab.readonly) {
+		/* read-only: CMD's latches would stay in its processes, unseen */
+		cli_error("%s%s", msg,
+			  w->st.tab.readonly ? "; --fail-on-latch cannot see latches" : "");
+		state_close(&w->st);
 		if (w->tmp_dir[0])
 			remove_private_state(w->tmp_dir);
 		return EXIT_USAGE;

@@ -62,27 +62,66 @@ static int parse_admin_args(const char *cmd, int argc, char **argv, unsigned tak
 	return 0;
 }
 
+/* From the SIGBUS handler (state_guard): write(2) only.  The command then
+ * fails (see done_with_table): what it says comes from that copy. */
+static void report_state_fault(const char *line)
+{
+	static const char prefix[] = "stickysync: ", tail[] = "; the command fails\n";
+
+	if (write(STDERR_FILENO, prefix, sizeof(prefix) - 1) > 0 &&
+	    write(STDERR_FILENO, line, strlen(line)) > 0)
+		(void)!write(STDERR_FILENO, tail, sizeof(tail) - 1);
+}
+
+/* Close the table; ret, or EXIT_FAILED when it vanished while in use. */
+static int done_with_table(struct state *st, int ret)
+{
+	if (state_salvaged(st))
+		ret = EXIT_FAILED;
+	state_close(st);
+	return ret;
+}
+
 /*
  * Open the table of the state folder, never creating it: looking must not
  * leave a folder behind.  *st is left unmapped (hdr NULL) when there is no
  * table yet; false, with an error printed, when there is one we cannot use.
+ * why_readonly gets why the table cannot be written ("" when it can).
  */
-static bool open_table(const char *state_opt, char *dir, size_t size, struct state *st)
+static bool open_table(const char *state_opt, char *dir, size_t size, struct state *st,
+		       char *why_readonly, size_t why_size)
 {
-	char msg[STATE_MSG_MAX], file[PATH_MAX + 16];
-	struct stat sb;
-
 	memset(st, 0, sizeof(*st));
+	why_readonly[0] = '\0';
 	if (!cli_state_dir(state_opt, dir, size))
 		return false;
-	snprintf(file, sizeof(file), "%s/" STATE_FILE, dir);
-	if (lstat(file, &sb) != 0 && errno == ENOENT)
+	switch (state_open(st, dir, false, 0, why_readonly, why_size)) {
+	case 0:
+		/* a table truncated while we read it must not kill the command */
+		state_guard(st, dir, report_state_fault);
 		return true;
-	if (state_open(st, dir, false, 0, msg, sizeof(msg)) != 0) {
-		cli_error("%s", msg);
+	case 1:
+		return true;
+	default:
+		cli_error("%s", why_readonly);
+		why_readonly[0] = '\0';
 		return false;
 	}
-	return true;
+}
+
+/* ack and prune change the table: not one this process may only read. */
+static bool open_table_to_change(const char *state_opt, char *dir, size_t size, struct state *st,
+				 const char *nothing_done)
+{
+	char why[STATE_MSG_MAX];
+
+	if (!open_table(state_opt, dir, size, st, why, sizeof(why)))
+		return false;
+	if (!st->tab.readonly)
+		return true;
+	cli_error("%s; nothing was %s", why, nothing_done);
+	state_close(st);
+	return false;
 }
 
 static int collect(const struct state *st, bool (*keep)(const struct latch_record *, void *),
@@ -128,7 +167,7 @@ static void print_status(const struct admin_opts *o, const struct rec_list *l, c
 int cmd_status(int argc, char **argv)
 {
 	struct admin_opts o = {0};
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], why[STATE_MSG_MAX];
 	struct state st;
 	struct rec_list l;
 	int ret = parse_admin_args("status", argc, argv, TAKES_JSON | TAKES_ALL, &o);
@@ -137,14 +176,14 @@ int cmd_status(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	if (o.npaths)
 		return cli_usage("status: unexpected argument %s", o.paths[0]);
-	if (!open_table(o.state, dir, sizeof(dir), &st))
+	/* a table this process may only read is read all the same */
+	if (!open_table(o.state, dir, sizeof(dir), &st, why, sizeof(why)))
 		return EXIT_FAILED;
 	ret = collect(&st, o.all ? NULL : is_active, NULL, &l) == 0 ? 0 : EXIT_FAILED;
 	if (ret == 0)
 		print_status(&o, &l, dir);
 	records_free(&l);
-	state_close(&st);
-	return ret;
+	return done_with_table(&st, ret);
 }
 
 /* ---- ack ----------------------------------------------------------------- */
@@ -176,13 +215,15 @@ static bool by_path(const struct latch_record *rec, void *arg)
 
 static void report_ack(const struct latch_record *r)
 {
-	char when[48], subject[REC_PATH_MAX + 64];
+	char when[48], subject[REC_PATH_MAX + 64], op[REC_OP_MAX], prog[REC_PROG_MAX];
 	const char *name = strerrorname_np(r->error);
 
 	format_when(r->when_ns, when, sizeof(when));
 	record_subject(r, subject, sizeof(subject));
-	printf("acknowledged %s: %s in %s by %s[%d] at %s\n", subject, name ? name : "?", r->op,
-	       r->prog[0] ? r->prog : "?", r->pid, when);
+	printf("acknowledged %s: %s in %s by %s[%d] at %s\n", subject, name ? name : "?",
+	       record_text(r->op, sizeof(r->op), op, sizeof(op)),
+	       r->prog[0] ? record_text(r->prog, sizeof(r->prog), prog, sizeof(prog)) : "?", r->pid,
+	       when);
 }
 
 /* Acknowledge the unacknowledged records of l; how many were. */
@@ -295,7 +336,7 @@ int cmd_ack(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	if (o.all == (o.npaths > 0))
 		return cli_usage("ack: expected PATH... or --all");
-	if (!open_table(o.state, dir, sizeof(dir), &st))
+	if (!open_table_to_change(o.state, dir, sizeof(dir), &st, "acknowledged"))
 		return EXIT_FAILED;
 	if (o.all)
 		ret = ack_all(&st, dir, &acked);
@@ -308,8 +349,7 @@ int cmd_ack(int argc, char **argv)
 		printf(
 		    "note: fds opened before a loss stay latched; a program must reopen the file "
 		    "to sync it again\n");
-	state_close(&st);
-	return ret;
+	return done_with_table(&st, ret);
 }
 
 /* ---- prune --------------------------------------------------------------- */
@@ -349,7 +389,7 @@ int cmd_prune(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	if (o.npaths)
 		return cli_usage("prune: unexpected argument %s", o.paths[0]);
-	if (!open_table(o.state, dir, sizeof(dir), &st))
+	if (!open_table_to_change(o.state, dir, sizeof(dir), &st, "pruned"))
 		return EXIT_FAILED;
 	if (!st.tab.hdr) {
 		printf("nothing to prune (state folder %s)\n", dir);
@@ -365,6 +405,5 @@ int cmd_prune(int argc, char **argv)
 		printf("nothing to prune (state folder %s)\n", dir);
 	records_free(&before);
 	records_free(&after);
-	state_close(&st);
-	return ret;
+	return done_with_table(&st, ret);
 }
