@@ -63,4 +63,4 @@ asan-run: all $(TEST_BUILD)/unit_tests $(TEST_HELPERS)
 		SANITIZER_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 		bash test/integration/run.sh
 
-check: all check-unit check-integration check-asan $(if $(wildcard test/realfaults/realfaults.mk),check-realfaults) $(if $(wildcard bench/bench.mk),check-counts)
+check: all check-unit check-integration check-asan check-fuzz $(if $(wildcard test/realfaults/realfaults.mk),check-realfaults) $(if $(wildcard bench/bench.mk),check-counts)
