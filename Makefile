@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# stickysync: make | make demo | make check | make bench | make install
+# stickysync: make | make demo | make check | make bench | make fuzz | make install
 # V=1 shows full commands.
 
 VERSION   := 0.1.0
@@ -86,6 +86,7 @@ $(CLI): $(CLI_SRCS) $(wildcard src/cli/*.h src/*.h) $(CORE_OBJS) $(BUILD)/libdir
 
 include test/test.mk
 include test/torture/torture.mk
+include test/fuzz/fuzz.mk
 -include test/realfaults/realfaults.mk
 -include bench/bench.mk
 

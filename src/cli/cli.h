@@ -76,8 +76,43 @@ void records_print_json(FILE *f, const struct rec_list *l, const char *state_dir
 
 /* coverage.c: warn (one line each) when a preload cannot reach CMD. */
 void coverage_check(const char *cmd);
+/* What an executable file is, for a preload. */
+enum elf_kind { ELF_OTHER, ELF_DYNAMIC, ELF_STATIC, ELF_GO };
+/* The kind of the file at path: ELF_OTHER when it is not an ELF file of this
+ * machine or cannot be read. */
+enum elf_kind coverage_elf_kind(const char *path);
+/* For "#!INTERP ...", the interpreter: that is the program the kernel runs. */
+bool script_interpreter(const char *path, char *out, size_t size);
 /* Find cmd as execvp would; false if not found (errno set). */
 bool coverage_resolve(const char *cmd, char *out, size_t size);
+
+/* run.c: the options of `run`. */
+struct run_opts {
+	const char *policy, *log, *state;
+	char *inject; /* the --inject rules joined with ';', malloc'd */
+	bool fail_on_latch;
+	char **cmd;
+};
+
+/* Parse argv into *o (which starts zeroed): 0, -1 after --help, or
+ * EXIT_USAGE with the message printed; o->inject is the caller's to free in
+ * every case.  Both parsers use getopt, whose state is global: set optind to
+ * 0 before parsing another argv in the same process. */
+int parse_run_args(int argc, char **argv, struct run_opts *o);
+
+/* status.c: the options of `status`, `ack` and `prune`. */
+struct admin_opts {
+	const char *state;
+	bool json, all, active;
+	char **paths;
+	int npaths;
+};
+
+/* Which options a command takes (--state and --help: all of them). */
+enum { TAKES_JSON = 1, TAKES_ALL = 2, TAKES_ACTIVE = 4 };
+
+/* Options shared by the three commands; 0, -1 after --help, or EXIT_USAGE. */
+int parse_admin_args(const char *cmd, int argc, char **argv, unsigned takes, struct admin_opts *o);
 
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);

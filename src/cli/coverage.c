@@ -177,8 +177,6 @@ static bool has_go_buildinfo(const struct elf_view *e)
 	return false;
 }
 
-enum elf_kind { ELF_OTHER, ELF_DYNAMIC, ELF_STATIC, ELF_GO };
-
 static enum elf_kind elf_classify(const struct elf_view *e)
 {
 	bool interp = false, go = false;
@@ -199,18 +197,25 @@ static enum elf_kind elf_classify(const struct elf_view *e)
 	return interp ? ELF_DYNAMIC : ELF_STATIC;
 }
 
-/* label names the program in the warning ("CMD" or "CMD's interpreter X"). */
-static void check_binary(const char *path, const char *label)
+enum elf_kind coverage_elf_kind(const char *path)
 {
 	struct elf_view e;
 	enum elf_kind kind = ELF_OTHER;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return;
+		return ELF_OTHER;
 	if (elf_open(&e, fd))
 		kind = elf_classify(&e);
 	close(fd);
+	return kind;
+}
+
+/* label names the program in the warning ("CMD" or "CMD's interpreter X"). */
+static void check_binary(const char *path, const char *label)
+{
+	enum elf_kind kind = coverage_elf_kind(path);
+
 	if (kind == ELF_GO)
 		cli_warn("%s is a Go program: Go makes its system calls itself, past libc and "
 			 "libstickysync.so, so its syncs are not covered",
@@ -222,8 +227,7 @@ static void check_binary(const char *path, const char *label)
 		    label);
 }
 
-/* For "#!INTERP ...", the interpreter: that is the program the kernel runs. */
-static bool script_interpreter(const char *path, char *out, size_t size)
+bool script_interpreter(const char *path, char *out, size_t size)
 {
 	char buf[256], *p;
 	ssize_t n;

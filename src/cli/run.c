@@ -32,13 +32,6 @@
 #define LIBDIR "/usr/local/lib"
 #endif
 
-struct run_opts {
-	const char *policy, *log, *state;
-	char *inject; /* the --inject rules joined with ';', malloc'd */
-	bool fail_on_latch;
-	char **cmd;
-};
-
 /* What --fail-on-latch needs while CMD runs. */
 struct latch_watch {
 	struct state st;
@@ -99,7 +92,7 @@ static const struct option run_options[] = {
 };
 
 /* 0, -1 after --help, or EXIT_USAGE. */
-static int parse_run_args(int argc, char **argv, struct run_opts *o)
+int parse_run_args(int argc, char **argv, struct run_opts *o)
 {
 	int c, ret;
 

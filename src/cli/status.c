@@ -13,19 +13,7 @@
 #include "cli.h"
 
 enum { OPT_STATE = 256, OPT_JSON, OPT_ALL, OPT_ACTIVE };
-/* Which options a command takes (--state and --help: all of them). */
-enum { TAKES_JSON = 1, TAKES_ALL = 2, TAKES_ACTIVE = 4 };
-
-struct admin_opts {
-	const char *state;
-	bool json, all, active;
-	char **paths;
-	int npaths;
-};
-
-/* Options shared by the three commands; 0, -1 after --help, or EXIT_USAGE. */
-static int parse_admin_args(const char *cmd, int argc, char **argv, unsigned takes,
-			    struct admin_opts *o)
+int parse_admin_args(const char *cmd, int argc, char **argv, unsigned takes, struct admin_opts *o)
 {
 	static const struct option options[] = {
 	    {"state", required_argument, NULL, OPT_STATE},
