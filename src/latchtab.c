@@ -461,9 +461,11 @@ int latchtab_each(const struct latchtab *t, int (*fn)(const struct latch_record 
  * ago: a live owner in another pid namespace finishes within microseconds. */
 static bool abandoned(const struct latch_record *r, int pid)
 {
-	int64_t age = now_realtime_ns() - __atomic_load_n(&r->claim_ns, __ATOMIC_RELAXED);
+	int64_t claimed = __atomic_load_n(&r->claim_ns, __ATOMIC_RELAXED);
+	int64_t now = now_realtime_ns(), minute = 60 * 1000000000LL;
 
-	return (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) && age > 60 * 1000000000LL;
+	/* any claim time, even a damaged one, without overflow */
+	return (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) && claimed < now - minute;
 }
 
 int latchtab_prune(struct latchtab *t, bool (*gone)(const struct latch_record *rec, void *arg),

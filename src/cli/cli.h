@@ -34,6 +34,9 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A usage error: the message, a pointer to --help; returns EXIT_USAGE. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An option of argv that getopt_long refused (c is '?') or that cmd does not
+ * take, named as the user typed it; returns EXIT_USAGE. */
+int cli_bad_option(const char *cmd, int c, char **argv);
 /* A complaint of config_load, as an error: the command stops where the
  * library would fall back. */
 void cli_complaint(const char *msg);

@@ -122,9 +122,7 @@ int parse_run_args(int argc, char **argv, struct run_opts *o)
 		case ':':
 			return cli_usage("run: %s needs a value", argv[optind - 1]);
 		default:
-			if (optopt)
-				return cli_usage("run: unknown option -%c", optopt);
-			return cli_usage("run: unknown option %s", argv[optind - 1]);
+			return cli_bad_option("run", c, argv);
 		}
 	}
 	if (optind >= argc)

@@ -35,8 +35,7 @@ int parse_admin_args(const char *cmd, int argc, char **argv, unsigned takes, str
 		if (c == ':')
 			return cli_usage("%s: %s needs a value", cmd, argv[optind - 1]);
 		if (!taken)
-			return optopt ? cli_usage("%s: unknown option -%c", cmd, optopt)
-				      : cli_usage("%s: unknown option %s", cmd, argv[optind - 1]);
+			return cli_bad_option(cmd, c, argv);
 		if (c == 'h')
 			return cli_help(), -1;
 		if (c == OPT_STATE)

@@ -4,6 +4,7 @@
  * acknowledge the latches it recorded.  See stickysync(1).
  */
 #include <limits.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,20 @@ int cli_usage(const char *fmt, ...)
 	va_end(ap);
 	fputs(" (see stickysync --help)\n", stderr);
 	return EXIT_USAGE;
+}
+
+int cli_bad_option(const char *cmd, int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+	bool is_long = strncmp(arg, "--", 2) == 0;
+
+	/* getopt_long says '?' for an unknown option, and for a long one given
+	 * a value it does not take; optopt is only a letter for short ones. */
+	if (c == '?' && !is_long && optopt)
+		return cli_usage("%s: unknown option -%c", cmd, optopt);
+	if (c == '?' && is_long && optopt)
+		return cli_usage("%s: %.*s takes no value", cmd, (int)strcspn(arg, "="), arg);
+	return cli_usage("%s: unknown option %s", cmd, arg);
 }
 
 bool cli_absolute(const char *path, char *out, size_t size)

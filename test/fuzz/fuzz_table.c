@@ -404,7 +404,7 @@ static void latch_and_ack(struct latchtab *t, const struct file_key *key)
 	FUZZ_CHECK(v.active, "a latch (%d) was lost", ret);
 	FUZZ_CHECK(v.latch_seq >= seq, "latched at %llu, found at %llu", (unsigned long long)seq,
 		   (unsigned long long)v.latch_seq);
-	ret = latchtab_acknowledge(t, key, latchtab_next_seq(t), NOW_NS);
+	ret = latchtab_acknowledge(t, key, UINT64_MAX, latchtab_next_seq(t), NOW_NS, NULL);
 	FUZZ_CHECK(ret >= 1, "acknowledged %d records of an active latch", ret);
 	look_up(t, key, &v);
 	FUZZ_CHECK(v.found && !v.active, "after acknowledging: found %d active %d", v.found,
