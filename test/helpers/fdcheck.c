@@ -31,6 +31,10 @@
  *              loss, latched (FAULT_PATH=dup2fail-file)
  *   dupstderr  a data file duplicated onto a closed fd 2 by dup() never
  *              receives reports (FAULT_PATH=dupstderr-data)
+ *   swap       one thread fsyncs an fd while another keeps replacing its
+ *              description with dup2 (log rotation's pattern); every
+ *              description is a fresh fd of a file whose loss was
+ *              acknowledged: no fsync may fail (FAULT_PATH=swap-file)
  *   highfd     an fd numbered 65536 or more (FDCHECK_HIGH_FD, default
  *              65600), made after the acknowledgment, syncs
  *              (FAULT_PATH=highfd-file; raises RLIMIT_NOFILE past it)
@@ -410,6 +414,48 @@ static int check_dupstderr(void)
 	return 0;
 }
 
+static int swap_fd;
+
+static void *swap_worker(void *arg)
+{
+	(void)arg;
+	while (!stop) {
+		int fresh = open(path_in("swap-file"), O_RDWR);
+
+		dup2(fresh, swap_fd);
+		close(fresh);
+	}
+	return NULL;
+}
+
+static int check_swap(double seconds)
+{
+	struct timespec end, now;
+	long syncs = 0, spurious = 0;
+	pthread_t t;
+
+	if (latch_and_acknowledge("swap-file", O_RDWR) != 0) {
+		printf("swap FAIL: setup\n");
+		return 1;
+	}
+	swap_fd = open(path_in("swap-file"), O_RDWR);
+	pthread_create(&t, NULL, swap_worker, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += (time_t)seconds;
+	do {
+		if (fsync(swap_fd) != 0)
+			spurious++;
+		syncs++;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec < end.tv_sec ||
+		 (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
+	stop = 1;
+	pthread_join(t, NULL);
+	printf("swap %s: %ld fsyncs, %ld spurious EIO\n", spurious ? "FAIL" : "ok", syncs,
+	       spurious);
+	return spurious != 0;
+}
+
 static int check_highfd(void)
 {
 	const char *at = getenv("FDCHECK_HIGH_FD");
@@ -469,6 +515,8 @@ int main(int argc, char **argv)
 		return check_dup2fail();
 	if (strcmp(argv[1], "dupstderr") == 0)
 		return check_dupstderr();
+	if (strcmp(argv[1], "swap") == 0)
+		return check_swap(argc > 3 ? atof(argv[3]) : 2.0);
 	if (strcmp(argv[1], "highfd") == 0)
 		return check_highfd();
 	return 2;

@@ -76,6 +76,14 @@ test_reports_never_land_in_a_data_file_dup_put_on_fd_2() {
 	expect_grep "$out" "^dupstderr ok"
 }
 
+test_fd_replaced_by_dup2_while_another_thread_syncs_never_fails() {
+	fast_dir
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=swap-file FAULT_COUNT=1 STICKYSYNC_LOG=off \
+		timeout 60 "$FDCHECK" swap "$D" 2) || true
+	[ "$D" = "$T" ] || rm -rf "$D"
+	expect_grep "$out" "^swap ok: [0-9]+ fsyncs, 0 spurious EIO$"
+}
+
 test_fds_above_the_table_sync_after_acknowledgment() {
 	out=$(shim FAULT_OPS=fsync FAULT_PATH=highfd-file FAULT_COUNT=1 STICKYSYNC_LOG=off \
 		timeout 60 "$FDCHECK" highfd "$T") || true
