@@ -31,6 +31,13 @@
  *              loss, latched (FAULT_PATH=dup2fail-file)
  *   dupstderr  a data file duplicated onto a closed fd 2 by dup() never
  *              receives reports (FAULT_PATH=dupstderr-data)
+ *   pipestderr a report written to a stderr that is a pipe nobody reads must
+ *              not kill the program with SIGPIPE (FAULT_PATH=pipe-file)
+ *   closefromstderr
+ *              a program that closed everything with close_range before
+ *              opening anything, then got a data file onto fd 2 from a
+ *              call the shim does not see (mkstemp), never finds reports
+ *              in it (FAULT_PATH=stderr-tmp)
  *   swap       one thread fsyncs an fd while another keeps replacing its
  *              description with dup2 (log rotation's pattern); every
  *              description is a fresh fd of a file whose loss was
@@ -414,6 +421,59 @@ static int check_dupstderr(void)
 	return 0;
 }
 
+static int check_pipestderr(void)
+{
+	int pipefd[2], fd;
+
+	if (pipe(pipefd) != 0) {
+		printf("pipestderr FAIL: pipe: %s\n", strerror(errno));
+		return 1;
+	}
+	close(pipefd[0]);
+	dup2(pipefd[1], 2);
+	close(pipefd[1]);
+	fd = open(path_in("pipe-file"), O_RDWR | O_CREAT, 0600);
+	if (fd < 0 || write(fd, "x", 1) != 1 || fsync(fd) == 0) {
+		printf("pipestderr FAIL: setup\n");
+		return 1;
+	}
+	fsync(fd); /* refused, and reported */
+	printf("pipestderr ok: the reports to a broken pipe did not kill the program\n");
+	return 0;
+}
+
+/* The first thing the program does is close every fd, before the shim
+ * recorded any; stdout is kept on a number the shim does not see. */
+static int check_closefromstderr(void)
+{
+	int out = (int)syscall(SYS_fcntl, 1, F_DUPFD_CLOEXEC, 200), fd;
+	char buf[256], tmpl[4096];
+	ssize_t n;
+
+	close_range(0, 199, 0);
+	open("/dev/null", O_RDONLY);
+	open("/dev/null", O_WRONLY);
+	snprintf(tmpl, sizeof(tmpl), "%s", path_in("stderr-tmp-XXXXXX"));
+	fd = mkstemp(tmpl);
+	if (fd != 2) {
+		dprintf(out, "closefromstderr FAIL: the data file got fd %d\n", fd);
+		return 1;
+	}
+	if (write(fd, "DATA\n", 5) != 5 || fsync(fd) == 0) {
+		dprintf(out, "closefromstderr FAIL: setup\n");
+		return 1;
+	}
+	fsync(fd); /* refused, and reported */
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	if (strcmp(buf, "DATA\n") != 0) {
+		dprintf(out, "closefromstderr FAIL: the data file holds: %s\n", buf);
+		return 1;
+	}
+	dprintf(out, "closefromstderr ok: the data file on fd 2 holds only its data\n");
+	return 0;
+}
+
 static int swap_fd;
 
 static void *swap_worker(void *arg)
@@ -515,6 +575,10 @@ int main(int argc, char **argv)
 		return check_dup2fail();
 	if (strcmp(argv[1], "dupstderr") == 0)
 		return check_dupstderr();
+	if (strcmp(argv[1], "pipestderr") == 0)
+		return check_pipestderr();
+	if (strcmp(argv[1], "closefromstderr") == 0)
+		return check_closefromstderr();
 	if (strcmp(argv[1], "swap") == 0)
 		return check_swap(argc > 3 ? atof(argv[3]) : 2.0);
 	if (strcmp(argv[1], "highfd") == 0)

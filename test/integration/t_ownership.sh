@@ -76,6 +76,18 @@ test_reports_never_land_in_a_data_file_dup_put_on_fd_2() {
 	expect_grep "$out" "^dupstderr ok"
 }
 
+test_reports_to_a_broken_pipe_on_fd_2_never_kill_the_program() {
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=pipe-file FAULT_COUNT=1 \
+		timeout 60 "$FDCHECK" pipestderr "$T") || true
+	expect_grep "$out" "^pipestderr ok"
+}
+
+test_reports_never_land_in_a_data_file_after_close_range_from_0() {
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=stderr-tmp FAULT_COUNT=1 \
+		timeout 60 "$FDCHECK" closefromstderr "$T") || true
+	expect_grep "$out" "^closefromstderr ok"
+}
+
 test_fd_replaced_by_dup2_while_another_thread_syncs_never_fails() {
 	fast_dir
 	out=$(shim FAULT_OPS=fsync FAULT_PATH=swap-file FAULT_COUNT=1 STICKYSYNC_LOG=off \
