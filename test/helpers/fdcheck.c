@@ -38,6 +38,10 @@
  *              opening anything, then got a data file onto fd 2 from a
  *              call the shim does not see (mkstemp), never finds reports
  *              in it (FAULT_PATH=stderr-tmp)
+ *   witnessrefusal
+ *              an fd open before an acknowledged loss has its sync refused;
+ *              the refusal is not a new loss: a fresh fd still syncs
+ *              (FAULT_PATH=wref-file; run with the library loaded twice)
  *   swap       one thread fsyncs an fd while another keeps replacing its
  *              description with dup2 (log rotation's pattern); every
  *              description is a fresh fd of a file whose loss was
@@ -474,6 +478,29 @@ static int check_closefromstderr(void)
 	return 0;
 }
 
+static int check_witnessrefusal(void)
+{
+	int old = open(path_in("wref-file"), O_RDWR | O_CREAT, 0600), fresh;
+
+	if (old < 0 || latch_and_acknowledge("wref-file", O_RDWR) != 0) {
+		printf("witnessrefusal FAIL: setup\n");
+		return 1;
+	}
+	if (fsync(old) == 0) {
+		printf("witnessrefusal FAIL: the fd open before the loss synced\n");
+		return 1;
+	}
+	fresh = open(path_in("wref-file"), O_RDWR);
+	if (fsync(fresh) != 0) {
+		printf("witnessrefusal FAIL: after a refused sync of an old fd, a fresh fd: "
+		       "fsync: %s\n",
+		       strerror(errno));
+		return 1;
+	}
+	printf("witnessrefusal ok: the refusal did not latch the file again\n");
+	return 0;
+}
+
 static int swap_fd;
 
 static void *swap_worker(void *arg)
@@ -579,6 +606,8 @@ int main(int argc, char **argv)
 		return check_pipestderr();
 	if (strcmp(argv[1], "closefromstderr") == 0)
 		return check_closefromstderr();
+	if (strcmp(argv[1], "witnessrefusal") == 0)
+		return check_witnessrefusal();
 	if (strcmp(argv[1], "swap") == 0)
 		return check_swap(argc > 3 ? atof(argv[3]) : 2.0);
 	if (strcmp(argv[1], "highfd") == 0)

@@ -88,6 +88,16 @@ test_reports_never_land_in_a_data_file_after_close_range_from_0() {
 	expect_grep "$out" "^closefromstderr ok"
 }
 
+# /etc/ld.so.preload naming the installed library and LD_PRELOAD a build of
+# it: two copies, each wrapping the other.
+test_library_loaded_twice_never_relatches_on_its_own_refusal() {
+	cp "$LIB" "$T/libstickysync-copy.so"
+	out=$(env LD_PRELOAD="${SANITIZER_PRELOAD:+$SANITIZER_PRELOAD }$LIB $T/libstickysync-copy.so $FAULTLIB" \
+		FAULT_OPS=fsync FAULT_PATH=wref-file FAULT_COUNT=1 STICKYSYNC_LOG=off \
+		timeout 60 "$FDCHECK" witnessrefusal "$T") || true
+	expect_grep "$out" "^witnessrefusal ok"
+}
+
 test_fd_replaced_by_dup2_while_another_thread_syncs_never_fails() {
 	fast_dir
 	out=$(shim FAULT_OPS=fsync FAULT_PATH=swap-file FAULT_COUNT=1 STICKYSYNC_LOG=off \
