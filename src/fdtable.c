@@ -263,9 +263,10 @@ void fd_install_dup(int oldfd, int newfd)
 	if (!dst || oldfd == newfd)
 		return;
 	sgen = fd_gen(oldfd);
-	/* an fd the shim did not see opened stays one when duplicated */
+	/* An fd the shim did not see opened stays one when duplicated, and
+	 * its description is as old as the source's, not the number's. */
 	if (!src || !(sgen & 1)) {
-		release(dst, __atomic_load_n(&dst->free_seq, __ATOMIC_RELAXED));
+		release(dst, fd_created_after(oldfd, sgen));
 		note_stderr(dst, true);
 		return;
 	}
