@@ -200,7 +200,8 @@ uint32_t fd_set_flags(int fd, uint32_t gen, uint32_t bits)
 }
 
 /* Reports go to fd 2 only while it holds the stderr the program was given,
- * or something the program deliberately put there with dup2. */
+ * or something the program deliberately put there with dup2 or dup3 (dup
+ * and F_DUPFD take the lowest free number: nothing deliberate). */
 static void note_stderr(struct fd_entry *e, bool given)
 {
 	if (e == &fdtab[2])
@@ -229,19 +230,24 @@ void fd_release_range(unsigned first, unsigned last, uint64_t seq)
 
 	if (fd_in_vfork_child())
 		return;
+	/* fd 2 matters even before anything was recorded on it */
+	if (first <= 2 && last >= 2)
+		note_stderr(&fdtab[2], false);
 	for (unsigned fd = first; fd <= last && fd < high; fd++)
 		release(&fdtab[fd], seq);
 }
 
-/* Fields first, then the gen that publishes them. */
-static void install(struct fd_entry *e, int fd, uint64_t open_seq, uint8_t origin, uint8_t wstate)
+/* Fields first, then the gen that publishes them.  chosen: the caller
+ * named the number (dup2, dup3). */
+static void install(struct fd_entry *e, int fd, uint64_t open_seq, uint8_t origin, uint8_t wstate,
+		    bool chosen)
 {
 	__atomic_store_n(&e->open_seq, open_seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->origin, origin, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->wstate, wstate, __ATOMIC_RELAXED);
 	move_gen(e, true);
 	raise_high(fd);
-	note_stderr(e, origin == FD_ORIGIN_DUP);
+	note_stderr(e, chosen);
 }
 
 void fd_install_open(int fd, uint64_t seq, int oflags)
@@ -250,10 +256,10 @@ void fd_install_open(int fd, uint64_t seq, int oflags)
 
 	/* O_SYNC includes O_DSYNC */
 	if (e)
-		install(e, fd, seq, FD_ORIGIN_OPEN, (oflags & O_DSYNC) ? W_DSYNC : 0);
+		install(e, fd, seq, FD_ORIGIN_OPEN, (oflags & O_DSYNC) ? W_DSYNC : 0, false);
 }
 
-void fd_install_dup(int oldfd, int newfd)
+void fd_install_dup(int oldfd, int newfd, bool chosen)
 {
 	struct fd_entry *src = fd_entry(oldfd), *dst = writable_entry(newfd);
 	uint32_t sgen, dgen, flags;
@@ -267,11 +273,11 @@ void fd_install_dup(int oldfd, int newfd)
 	 * its description is as old as the source's, not the number's. */
 	if (!src || !(sgen & 1)) {
 		release(dst, fd_created_after(oldfd, sgen));
-		note_stderr(dst, true);
+		note_stderr(dst, chosen);
 		return;
 	}
 	install(dst, newfd, __atomic_load_n(&src->open_seq, __ATOMIC_RELAXED), FD_ORIGIN_DUP,
-		__atomic_load_n(&src->wstate, __ATOMIC_RELAXED));
+		__atomic_load_n(&src->wstate, __ATOMIC_RELAXED), chosen);
 	/* What was learnt about the description holds for its duplicate;
 	 * reporting is per fd.  Most fds have learnt nothing yet. */
 	dgen = fd_gen(newfd);

@@ -159,8 +159,10 @@ void fd_release(int fd, uint64_t seq);
 void fd_release_range(unsigned first, unsigned last, uint64_t seq);
 /* After a real open made fd, with these open flags; seq was read before. */
 void fd_install_open(int fd, uint64_t seq, int oflags);
-/* After newfd became a duplicate of oldfd (newfd was released before). */
-void fd_install_dup(int oldfd, int newfd);
+/* After newfd became a duplicate of oldfd (newfd was released before);
+ * chosen: the caller named newfd (dup2, dup3), rather than taking the
+ * lowest free number (dup, F_DUPFD). */
+void fd_install_dup(int oldfd, int newfd, bool chosen);
 
 /*
  * A table sequence number S such that the description on fd (lifetime gen)
