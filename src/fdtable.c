@@ -115,8 +115,7 @@ void fd_set_clean(int fd, uint32_t gen, uint64_t seq)
 	struct fd_entry *e = writable_entry(fd);
 
 	if (e)
-		tagged_store(e, &e->clean, gen,
-			     (uint64_t)(gen & 0xffffff) << 40 | (seq & 0xffffffffffULL));
+		tagged_store(e, &e->clean, gen, fd_clean_word(gen, seq));
 }
 
 bool fd_cached_key(int fd, uint32_t gen, struct file_key *key)
