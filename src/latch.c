@@ -62,11 +62,14 @@ static union {
 int latch_init_state;
 
 /* A signal handler in the initialising thread may look at a table while
- * init sets it: the header, which says the table exists, is stored last. */
+ * init sets it: the header, which says the table exists, is stored last,
+ * after every other field. */
 static void publish_table(struct latchtab *dst, const struct latchtab *src)
 {
-	dst->rec = src->rec;
-	dst->mask = src->mask;
+	struct latchtab body = *src;
+
+	body.hdr = NULL;
+	*dst = body;
 	__atomic_store_n(&dst->hdr, src->hdr, __ATOMIC_RELEASE);
 }
 
