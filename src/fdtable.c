@@ -115,8 +115,7 @@ void fd_set_clean(int fd, uint32_t gen, uint64_t seq)
 	struct fd_entry *e = writable_entry(fd);
 
 	if (e)
-		tagged_store(e, &e->clean, gen,
-			     (uint64_t)(gen & 0xffffff) << 40 | (seq & 0xffffffffffULL));
+		tagged_store(e, &e->clean, gen, fd_clean_word(gen, seq));
 }
 
 bool fd_cached_key(int fd, uint32_t gen, struct file_key *key)
@@ -200,7 +199,8 @@ uint32_t fd_set_flags(int fd, uint32_t gen, uint32_t bits)
 }
 
 /* Reports go to fd 2 only while it holds the stderr the program was given,
- * or something the program deliberately put there with dup2. */
+ * or something the program deliberately put there with dup2 or dup3 (dup
+ * and F_DUPFD take the lowest free number: nothing deliberate). */
 static void note_stderr(struct fd_entry *e, bool given)
 {
 	if (e == &fdtab[2])
@@ -229,19 +229,24 @@ void fd_release_range(unsigned first, unsigned last, uint64_t seq)
 
 	if (fd_in_vfork_child())
 		return;
+	/* fd 2 matters even before anything was recorded on it */
+	if (first <= 2 && last >= 2)
+		note_stderr(&fdtab[2], false);
 	for (unsigned fd = first; fd <= last && fd < high; fd++)
 		release(&fdtab[fd], seq);
 }
 
-/* Fields first, then the gen that publishes them. */
-static void install(struct fd_entry *e, int fd, uint64_t open_seq, uint8_t origin, uint8_t wstate)
+/* Fields first, then the gen that publishes them.  chosen: the caller
+ * named the number (dup2, dup3). */
+static void install(struct fd_entry *e, int fd, uint64_t open_seq, uint8_t origin, uint8_t wstate,
+		    bool chosen)
 {
 	__atomic_store_n(&e->open_seq, open_seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->origin, origin, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->wstate, wstate, __ATOMIC_RELAXED);
 	move_gen(e, true);
 	raise_high(fd);
-	note_stderr(e, origin == FD_ORIGIN_DUP);
+	note_stderr(e, chosen);
 }
 
 void fd_install_open(int fd, uint64_t seq, int oflags)
@@ -250,10 +255,10 @@ void fd_install_open(int fd, uint64_t seq, int oflags)
 
 	/* O_SYNC includes O_DSYNC */
 	if (e)
-		install(e, fd, seq, FD_ORIGIN_OPEN, W_NOTE | ((oflags & O_DSYNC) ? W_DSYNC : 0));
+		install(e, fd, seq, FD_ORIGIN_OPEN, W_NOTE | ((oflags & O_DSYNC) ? W_DSYNC : 0), false);
 }
 
-void fd_install_dup(int oldfd, int newfd)
+void fd_install_dup(int oldfd, int newfd, bool chosen)
 {
 	struct fd_entry *src = fd_entry(oldfd), *dst = writable_entry(newfd);
 	uint32_t sgen, dgen, flags;
@@ -263,14 +268,15 @@ void fd_install_dup(int oldfd, int newfd)
 	if (!dst || oldfd == newfd)
 		return;
 	sgen = fd_gen(oldfd);
-	/* an fd the shim did not see opened stays one when duplicated */
+	/* An fd the shim did not see opened stays one when duplicated, and
+	 * its description is as old as the source's, not the number's. */
 	if (!src || !(sgen & 1)) {
-		release(dst, __atomic_load_n(&dst->free_seq, __ATOMIC_RELAXED));
-		note_stderr(dst, true);
+		release(dst, fd_created_after(oldfd, sgen));
+		note_stderr(dst, chosen);
 		return;
 	}
 	install(dst, newfd, __atomic_load_n(&src->open_seq, __ATOMIC_RELAXED), FD_ORIGIN_DUP,
-		__atomic_load_n(&src->wstate, __ATOMIC_RELAXED));
+		__atomic_load_n(&src->wstate, __ATOMIC_RELAXED), chosen);
 	/* What was learnt about the description holds for its duplicate;
 	 * reporting is per fd.  Most fds have learnt nothing yet. */
 	dgen = fd_gen(newfd);

@@ -97,7 +97,7 @@ struct fd_entry {
 	uint64_t open_seq;   /* table sequence read just before the open; odd gens */
 	uint64_t free_seq;   /* table sequence when the number was last released */
 	uint64_t witness;    /* tag | errno of a loss this description saw */
-	uint64_t clean;	     /* gen (24 bits) | sequence (40 bits) of a clean verdict */
+	uint64_t clean;	     /* gen | low 32 bits of the sequence of a clean verdict */
 	uint64_t flags;	     /* tag | enum fd_flag bits */
 	uint64_t key_word;   /* tag | enum key_state */
 	struct file_key key; /* the identity, when key_word says it is ready */
@@ -135,10 +135,22 @@ int fd_witness_error(int fd, uint32_t gen);
 /* fd's lifetime gen witnessed a loss with err (the first one is kept). */
 void fd_mark_witness(int fd, uint32_t gen, int err);
 
+/*
+ * A clean verdict is tagged with the whole gen, like every word learnt
+ * about a lifetime: a number reopened 2^23 times while nothing was latched
+ * must not meet an old verdict again.  The sequence keeps its low 32 bits:
+ * it would take 2^32 latches and acknowledgments during one lifetime to
+ * alias.
+ */
+static inline uint64_t fd_clean_word(uint32_t gen, uint64_t seq)
+{
+	return (uint64_t)gen << 32 | (uint32_t)seq;
+}
+
 /* Was a sync of fd's lifetime gen judged clean at table sequence seq? */
 static inline bool fd_clean_at(int fd, uint32_t gen, uint64_t seq)
 {
-	uint64_t want = (uint64_t)(gen & 0xffffff) << 40 | (seq & 0xffffffffffULL);
+	uint64_t want = fd_clean_word(gen, seq);
 
 	return (unsigned)fd < FDTAB_SIZE &&
 	       __atomic_load_n(&fdtab[fd].clean, __ATOMIC_ACQUIRE) == want;
@@ -165,8 +177,10 @@ void fd_release(int fd, uint64_t seq);
 void fd_release_range(unsigned first, unsigned last, uint64_t seq);
 /* After a real open made fd, with these open flags; seq was read before. */
 void fd_install_open(int fd, uint64_t seq, int oflags);
-/* After newfd became a duplicate of oldfd (newfd was released before). */
-void fd_install_dup(int oldfd, int newfd);
+/* After newfd became a duplicate of oldfd (newfd was released before);
+ * chosen: the caller named newfd (dup2, dup3), rather than taking the
+ * lowest free number (dup, F_DUPFD). */
+void fd_install_dup(int oldfd, int newfd, bool chosen);
 
 /*
  * A table sequence number S such that the description on fd (lifetime gen)

@@ -61,10 +61,25 @@ static union {
 
 int latch_init_state;
 
+/* A signal handler in the initialising thread may look at a table while
+ * init sets it: the header, which says the table exists, is stored last,
+ * after every other field. */
+static void publish_table(struct latchtab *dst, const struct latchtab *src)
+{
+	struct latchtab body = *src;
+
+	body.hdr = NULL;
+	*dst = body;
+	__atomic_store_n(&dst->hdr, src->hdr, __ATOMIC_RELEASE);
+}
+
 static void setup_local(void)
 {
+	struct latchtab t;
+
 	latchtab_format(&local_mem, LOCAL_CAPACITY);
-	latchtab_attach(&rt.local, &local_mem, sizeof(local_mem));
+	latchtab_attach(&t, &local_mem, sizeof(local_mem));
+	publish_table(&rt.local, &t);
 }
 
 static void report_state(const char *msg, const char *consequence)
@@ -105,7 +120,7 @@ static void setup_shared(const struct options *o)
 		 * another mount, may still number a later one below ours). */
 		latchtab_seq_above(&rt.local, latchtab_seq(&shared.tab));
 	}
-	rt.shared = shared.tab;
+	publish_table(&rt.shared, &shared.tab);
 }
 
 static void setup(const struct options *o)
@@ -232,6 +247,9 @@ static const char *next_step(void)
 	       "acknowledged";
 }
 
+/* record_failure before init set up any table. */
+#define LATCH_NO_TABLE_YET (-2)
+
 static void report_failure(const struct latch_event *ev, int fd, int stored)
 {
 	struct line l;
@@ -250,7 +268,9 @@ static void report_failure(const struct latch_event *ev, int fd, int stored)
 	line_errno(&l, ev->error);
 	line_str(&l, "; ");
 	line_str(&l, next_step());
-	if (stored < 0)
+	if (stored == LATCH_NO_TABLE_YET)
+		line_str(&l, "; the library was still starting: only this fd stays latched");
+	else if (stored < 0)
 		line_str(&l, "; LATCH TABLE FULL: only fds of this process that saw the error "
 			     "stay latched");
 	else if (stored == 2)
@@ -305,10 +325,17 @@ static void record_failure(int fd, uint32_t gen, const struct file_key *key, enu
 		path = buf;
 	}
 	ev.path = path;
-	stored = store_latch(&ev, latchtab_next_seq(seq_table()));
-	/* Move the sequence again now that the record is visible: a sync that
-	 * judged its fd clean between the two numbers must judge again. */
-	latchtab_next_seq(seq_table());
+	if (__atomic_load_n(&rt.local.hdr, __ATOMIC_ACQUIRE)) {
+		stored = store_latch(&ev, latchtab_next_seq(seq_table()));
+		/* Move the sequence again now that the record is visible: a
+		 * sync that judged its fd clean between the two numbers must
+		 * judge again. */
+		latchtab_next_seq(seq_table());
+	} else {
+		/* A signal handler (or a wrapper called from init) in the
+		 * thread running init, before the tables exist. */
+		stored = LATCH_NO_TABLE_YET;
+	}
 	fd_mark_witness(fd, gen, err);
 	report_failure(&ev, fd, stored);
 	if (rt.opt.policy == POLICY_ABORT)

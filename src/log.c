@@ -5,12 +5,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "sys.h"
+
+/* The kernel's signal set, not libc's larger sigset_t. */
+#define KERNEL_SIGSET (_NSIG / 8)
 
 static enum log_mode log_mode = LOG_STDERR;
 static char log_path[PATH_MAX];
@@ -141,11 +145,37 @@ void log_stderr_given(bool given)
 	__atomic_store_n(&stderr_taken, !given, __ATOMIC_RELAXED);
 }
 
+/*
+ * fd 2 may be a pipe or a socket whose reader is gone: the write must fail
+ * with EPIPE, not kill a program that never writes there itself.  SIGPIPE
+ * is blocked around it, and the one the write raised is taken back unless
+ * one was already pending.  Raw system calls: async-signal-safe.
+ */
+static int write_stderr_nosigpipe(const char *text, size_t len)
+{
+	static const struct timespec now = {0, 0};
+	sigset_t pipe_only, old, pending;
+	bool was_pending;
+	int ret;
+
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, &pipe_only, &old, KERNEL_SIGSET) != 0)
+		return sys_write_all(2, text, len);
+	was_pending = syscall(SYS_rt_sigpending, &pending, KERNEL_SIGSET) == 0 &&
+		      sigismember(&pending, SIGPIPE);
+	ret = sys_write_all(2, text, len);
+	if (ret != 0 && errno == EPIPE && !was_pending)
+		syscall(SYS_rt_sigtimedwait, &pipe_only, NULL, &now, KERNEL_SIGSET);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KERNEL_SIGSET);
+	return ret;
+}
+
 static int write_stderr(const char *text, size_t len)
 {
 	if (__atomic_load_n(&stderr_taken, __ATOMIC_RELAXED))
 		return send_syslog(text, len - 1); /* without the newline */
-	return sys_write_all(2, text, len);
+	return write_stderr_nosigpipe(text, len);
 }
 
 void log_line(struct line *l)

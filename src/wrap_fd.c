@@ -69,34 +69,34 @@ static void before_dup_onto(int oldfd, int newfd)
 }
 
 /* (errno is untouched: the fd table makes no failing call) */
-static int duplicated(int oldfd, int ret)
+static int duplicated(int oldfd, int ret, bool chosen)
 {
 	if (ret >= 0)
-		fd_install_dup(oldfd, ret);
+		fd_install_dup(oldfd, ret, chosen);
 	return ret;
 }
 
 EXPORT int dup(int oldfd)
 {
-	return duplicated(oldfd, REAL(dup)(oldfd));
+	return duplicated(oldfd, REAL(dup)(oldfd), false);
 }
 
 EXPORT int dup2(int oldfd, int newfd)
 {
 	before_dup_onto(oldfd, newfd);
-	return duplicated(oldfd, REAL(dup2)(oldfd, newfd));
+	return duplicated(oldfd, REAL(dup2)(oldfd, newfd), true);
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	before_dup_onto(oldfd, newfd);
-	return duplicated(oldfd, REAL(dup3)(oldfd, newfd, flags));
+	return duplicated(oldfd, REAL(dup3)(oldfd, newfd, flags), true);
 }
 
 static int fcntl_result(int fd, int cmd, int ret)
 {
 	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
-		return duplicated(fd, ret);
+		return duplicated(fd, ret, false);
 	return ret;
 }
 

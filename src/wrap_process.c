@@ -12,12 +12,28 @@
  * which POSIX allows, and whose child has memory of its own.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "export.h"
 #include "fdtable.h"
 #include "real.h"
+
+/*
+ * The parent clears its mark only when it next writes the fd table, so a
+ * thread that vforked may still carry it when it forks.  A child of fork
+ * has memory of its own: it must not take itself for a child of vfork.
+ */
+static void forget_vfork_mark(void)
+{
+	fd_vfork_parent = 0;
+}
+
+__attribute__((constructor)) static void vfork_mark_fork_safe(void)
+{
+	pthread_atfork(NULL, NULL, forget_vfork_mark);
+}
 
 #if defined(__x86_64__)
 

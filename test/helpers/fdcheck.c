@@ -16,6 +16,39 @@
  *              before the loss is (FAULT_PATH=rawreuse-file)
  *   stderrfile a program that closed stderr and opened a data file onto fd
  *              2 never finds reports in it (FAULT_PATH=stderr-data)
+ *   vforkwitness
+ *              a vfork child closing or duplicating onto an fd that was open
+ *              before the loss must not free the parent's fd from its
+ *              latch (FAULT_PATH=vwit-file)
+ *   forkaftervfork
+ *              a child forked by a thread that vforked before keeps its own
+ *              fd table: it acknowledges through a fresh fd and syncs
+ *              (FAULT_PATH=fav-file)
+ *   dupunseen  a duplicate of an fd the shim did not see opened, made
+ *              before the loss, is the same description: it stays latched
+ *              (FAULT_PATH=dupunseen-file)
+ *   dup2fail   a dup2 that fails leaves the target fd, open before the
+ *              loss, latched (FAULT_PATH=dup2fail-file)
+ *   dupstderr  a data file duplicated onto a closed fd 2 by dup() never
+ *              receives reports (FAULT_PATH=dupstderr-data)
+ *   pipestderr a report written to a stderr that is a pipe nobody reads must
+ *              not kill the program with SIGPIPE (FAULT_PATH=pipe-file)
+ *   closefromstderr
+ *              a program that closed everything with close_range before
+ *              opening anything, then got a data file onto fd 2 from a
+ *              call the shim does not see (mkstemp), never finds reports
+ *              in it (FAULT_PATH=stderr-tmp)
+ *   witnessrefusal
+ *              an fd open before an acknowledged loss has its sync refused;
+ *              the refusal is not a new loss: a fresh fd still syncs
+ *              (FAULT_PATH=wref-file; run with the library loaded twice)
+ *   swap       one thread fsyncs an fd while another keeps replacing its
+ *              description with dup2 (log rotation's pattern); every
+ *              description is a fresh fd of a file whose loss was
+ *              acknowledged: no fsync may fail (FAULT_PATH=swap-file)
+ *   highfd     an fd numbered 65536 or more (FDCHECK_HIGH_FD, default
+ *              65600), made after the acknowledgment, syncs
+ *              (FAULT_PATH=highfd-file; raises RLIMIT_NOFILE past it)
  *
  * Prints "MODE ok ..." on success, "MODE FAIL ..." and exits 1 otherwise.
  */
@@ -27,6 +60,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -248,11 +282,303 @@ static int check_stderrfile(void)
 	return 0;
 }
 
+/* An fd open before the loss must stay latched whatever a vfork child
+ * does with its number in its own fd table. */
+static int check_vforkwitness(void)
+{
+	static const char *const how[] = {"close", "close_range", "dup2"};
+	int old = open(path_in("vwit-file"), O_RDWR | O_CREAT, 0600), bad = 0;
+
+	if (old < 0 || latch_and_acknowledge("vwit-file", O_RDWR) != 0 || fsync(old) == 0) {
+		printf("vforkwitness FAIL: setup\n");
+		return 1;
+	}
+	for (int i = 0; i < 3; i++) {
+		if (vfork_child_does(i, old) != 0) {
+			printf("vforkwitness FAIL: vfork: %s\n", strerror(errno));
+			return 1;
+		}
+		if (fsync(old) == 0) {
+			printf("vforkwitness FAIL: after the child's %s, the parent's fd open "
+			       "before the loss synced\n",
+			       how[i]);
+			bad++;
+		}
+	}
+	if (!bad)
+		printf("vforkwitness ok: the parent's old fd stayed latched after the child's "
+		       "close, close_range and dup2\n");
+	return bad != 0;
+}
+
+/* A thread that vforked, then forks: the fork child has memory of its own
+ * and must keep its fd table up to date. */
+static int check_forkaftervfork(void)
+{
+	pid_t pid = vfork();
+	int status;
+
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+		printf("forkaftervfork FAIL: vfork\n");
+		return 1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		int fd;
+
+		if (latch_and_acknowledge("fav-file", O_RDWR) != 0) {
+			printf("forkaftervfork FAIL: the fork child could not acknowledge "
+			       "through a fresh fd\n");
+			fflush(stdout);
+			_exit(1);
+		}
+		fd = open(path_in("fav-file"), O_RDWR);
+		if (fsync(fd) != 0) {
+			printf("forkaftervfork FAIL: the fork child's fresh fd: fsync: %s\n",
+			       strerror(errno));
+			fflush(stdout);
+			_exit(1);
+		}
+		printf("forkaftervfork ok: the fork child acknowledged and synced\n");
+		fflush(stdout);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return 1;
+	return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+/* dup and dup2 of an fd made by a raw system call before the loss. */
+static int check_dupunseen(void)
+{
+	int old = raw_open("dupunseen-file"), d1, d2, bad = 0;
+
+	if (old < 0 || latch_and_acknowledge("dupunseen-file", O_RDWR) != 0 || fsync(old) == 0) {
+		printf("dupunseen FAIL: setup\n");
+		return 1;
+	}
+	d1 = dup(old);
+	d2 = dup2(old, 50);
+	if (fsync(d1) == 0) {
+		printf("dupunseen FAIL: dup of an fd open before the loss synced\n");
+		bad++;
+	}
+	if (fsync(d2) == 0) {
+		printf("dupunseen FAIL: dup2 of an fd open before the loss synced\n");
+		bad++;
+	}
+	if (!bad)
+		printf("dupunseen ok: duplicates of an old unseen fd stay latched\n");
+	return bad != 0;
+}
+
+static int check_dup2fail(void)
+{
+	int old = open(path_in("dup2fail-file"), O_RDWR | O_CREAT, 0600), closed;
+
+	if (old < 0 || latch_and_acknowledge("dup2fail-file", O_RDWR) != 0 || fsync(old) == 0) {
+		printf("dup2fail FAIL: setup\n");
+		return 1;
+	}
+	closed = open("/dev/null", O_RDONLY);
+	close(closed);
+	if (dup2(closed, old) != -1 || errno != EBADF) {
+		printf("dup2fail FAIL: dup2 from a closed fd did not fail with EBADF\n");
+		return 1;
+	}
+	if (fsync(old) == 0) {
+		printf("dup2fail FAIL: after a failed dup2 onto it, an fd open before the loss "
+		       "synced\n");
+		return 1;
+	}
+	printf("dup2fail ok: a failed dup2 left the old fd latched\n");
+	return 0;
+}
+
+static int check_dupstderr(void)
+{
+	int data = open(path_in("dupstderr-data"), O_RDWR | O_CREAT | O_TRUNC, 0600), fd;
+	char buf[256];
+	ssize_t n;
+
+	close(2);
+	fd = dup(data);
+	if (fd != 2) {
+		printf("dupstderr FAIL: the duplicate got fd %d\n", fd);
+		return 1;
+	}
+	close(data);
+	if (write(fd, "DATA\n", 5) != 5 || fsync(fd) == 0) {
+		printf("dupstderr FAIL: setup\n");
+		return 1;
+	}
+	fsync(fd); /* refused, and reported */
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	if (strcmp(buf, "DATA\n") != 0) {
+		printf("dupstderr FAIL: the data file holds: %s\n", buf);
+		return 1;
+	}
+	printf("dupstderr ok: the data file on fd 2 holds only its data\n");
+	return 0;
+}
+
+static int check_pipestderr(void)
+{
+	int pipefd[2], fd;
+
+	if (pipe(pipefd) != 0) {
+		printf("pipestderr FAIL: pipe: %s\n", strerror(errno));
+		return 1;
+	}
+	close(pipefd[0]);
+	dup2(pipefd[1], 2);
+	close(pipefd[1]);
+	fd = open(path_in("pipe-file"), O_RDWR | O_CREAT, 0600);
+	if (fd < 0 || write(fd, "x", 1) != 1 || fsync(fd) == 0) {
+		printf("pipestderr FAIL: setup\n");
+		return 1;
+	}
+	fsync(fd); /* refused, and reported */
+	printf("pipestderr ok: the reports to a broken pipe did not kill the program\n");
+	return 0;
+}
+
+/* The first thing the program does is close every fd, before the shim
+ * recorded any; stdout is kept on a number the shim does not see. */
+static int check_closefromstderr(void)
+{
+	int out = (int)syscall(SYS_fcntl, 1, F_DUPFD_CLOEXEC, 200), fd;
+	char buf[256], tmpl[4096];
+	ssize_t n;
+
+	close_range(0, 199, 0);
+	open("/dev/null", O_RDONLY);
+	open("/dev/null", O_WRONLY);
+	snprintf(tmpl, sizeof(tmpl), "%s", path_in("stderr-tmp-XXXXXX"));
+	fd = mkstemp(tmpl);
+	if (fd != 2) {
+		dprintf(out, "closefromstderr FAIL: the data file got fd %d\n", fd);
+		return 1;
+	}
+	if (write(fd, "DATA\n", 5) != 5 || fsync(fd) == 0) {
+		dprintf(out, "closefromstderr FAIL: setup\n");
+		return 1;
+	}
+	fsync(fd); /* refused, and reported */
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	if (strcmp(buf, "DATA\n") != 0) {
+		dprintf(out, "closefromstderr FAIL: the data file holds: %s\n", buf);
+		return 1;
+	}
+	dprintf(out, "closefromstderr ok: the data file on fd 2 holds only its data\n");
+	return 0;
+}
+
+static int check_witnessrefusal(void)
+{
+	int old = open(path_in("wref-file"), O_RDWR | O_CREAT, 0600), fresh;
+
+	if (old < 0 || latch_and_acknowledge("wref-file", O_RDWR) != 0) {
+		printf("witnessrefusal FAIL: setup\n");
+		return 1;
+	}
+	if (fsync(old) == 0) {
+		printf("witnessrefusal FAIL: the fd open before the loss synced\n");
+		return 1;
+	}
+	fresh = open(path_in("wref-file"), O_RDWR);
+	if (fsync(fresh) != 0) {
+		printf("witnessrefusal FAIL: after a refused sync of an old fd, a fresh fd: "
+		       "fsync: %s\n",
+		       strerror(errno));
+		return 1;
+	}
+	printf("witnessrefusal ok: the refusal did not latch the file again\n");
+	return 0;
+}
+
+static int swap_fd;
+
+static void *swap_worker(void *arg)
+{
+	(void)arg;
+	while (!stop) {
+		int fresh = open(path_in("swap-file"), O_RDWR);
+
+		dup2(fresh, swap_fd);
+		close(fresh);
+	}
+	return NULL;
+}
+
+static int check_swap(double seconds)
+{
+	struct timespec end, now;
+	long syncs = 0, spurious = 0;
+	pthread_t t;
+
+	if (latch_and_acknowledge("swap-file", O_RDWR) != 0) {
+		printf("swap FAIL: setup\n");
+		return 1;
+	}
+	swap_fd = open(path_in("swap-file"), O_RDWR);
+	pthread_create(&t, NULL, swap_worker, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += (time_t)seconds;
+	do {
+		if (fsync(swap_fd) != 0)
+			spurious++;
+		syncs++;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec < end.tv_sec ||
+		 (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
+	stop = 1;
+	pthread_join(t, NULL);
+	printf("swap %s: %ld fsyncs, %ld spurious EIO\n", spurious ? "FAIL" : "ok", syncs,
+	       spurious);
+	return spurious != 0;
+}
+
+static int check_highfd(void)
+{
+	const char *at = getenv("FDCHECK_HIGH_FD");
+	int want = at ? atoi(at) : 65600;
+	struct rlimit rl = {(rlim_t)want + 100, (rlim_t)want + 100};
+	int fresh, high;
+
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		printf("highfd SKIP: cannot raise RLIMIT_NOFILE to %d: %s\n", want + 100,
+		       strerror(errno));
+		return 0;
+	}
+	if (latch_and_acknowledge("highfd-file", O_RDWR) != 0) {
+		printf("highfd FAIL: setup\n");
+		return 1;
+	}
+	fresh = open(path_in("highfd-file"), O_RDWR);
+	high = fcntl(fresh, F_DUPFD, want);
+	close(fresh);
+	if (high < want) {
+		printf("highfd FAIL: F_DUPFD gave %d\n", high);
+		return 1;
+	}
+	if (fsync(high) != 0) {
+		printf("highfd FAIL: fd %d, made after the acknowledgment: fsync: %s\n", high,
+		       strerror(errno));
+		return 1;
+	}
+	printf("highfd ok: fd %d made after the acknowledgment synced\n", high);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr,
-			"usage: fdcheck reuse|vfork|opendir|rawreuse|stderrfile DIR [SECONDS]\n");
+		fprintf(stderr, "usage: fdcheck MODE DIR [SECONDS]\n");
 		return 2;
 	}
 	dir = argv[2];
@@ -266,5 +592,25 @@ int main(int argc, char **argv)
 		return check_rawreuse();
 	if (strcmp(argv[1], "stderrfile") == 0)
 		return check_stderrfile();
+	if (strcmp(argv[1], "vforkwitness") == 0)
+		return check_vforkwitness();
+	if (strcmp(argv[1], "forkaftervfork") == 0)
+		return check_forkaftervfork();
+	if (strcmp(argv[1], "dupunseen") == 0)
+		return check_dupunseen();
+	if (strcmp(argv[1], "dup2fail") == 0)
+		return check_dup2fail();
+	if (strcmp(argv[1], "dupstderr") == 0)
+		return check_dupstderr();
+	if (strcmp(argv[1], "pipestderr") == 0)
+		return check_pipestderr();
+	if (strcmp(argv[1], "closefromstderr") == 0)
+		return check_closefromstderr();
+	if (strcmp(argv[1], "witnessrefusal") == 0)
+		return check_witnessrefusal();
+	if (strcmp(argv[1], "swap") == 0)
+		return check_swap(argc > 3 ? atof(argv[3]) : 2.0);
+	if (strcmp(argv[1], "highfd") == 0)
+		return check_highfd();
 	return 2;
 }

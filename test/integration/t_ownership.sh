@@ -46,4 +46,74 @@ test_reports_never_land_in_a_data_file_on_fd_2() {
 	expect_grep "$out" "^stderrfile ok"
 }
 
+test_vfork_child_never_frees_the_parents_witness_fd() {
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=vwit-file FAULT_COUNT=1 STICKYSYNC_LOG=off \
+		timeout 60 "$FDCHECK" vforkwitness "$T") || true
+	expect_grep "$out" "^vforkwitness ok"
+}
+
+test_fork_child_of_a_thread_that_vforked_keeps_its_fd_table() {
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=fav-file FAULT_COUNT=1 STICKYSYNC_LOG=off \
+		timeout 60 "$FDCHECK" forkaftervfork "$T") || true
+	expect_grep "$out" "^forkaftervfork ok"
+}
+
+test_duplicates_of_an_old_unseen_fd_stay_latched() {
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=dupunseen-file FAULT_COUNT=1 STICKYSYNC_LOG=off \
+		timeout 60 "$FDCHECK" dupunseen "$T") || true
+	expect_grep "$out" "^dupunseen ok"
+}
+
+test_failed_dup2_leaves_the_target_latched() {
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=dup2fail-file FAULT_COUNT=1 STICKYSYNC_LOG=off \
+		timeout 60 "$FDCHECK" dup2fail "$T") || true
+	expect_grep "$out" "^dup2fail ok"
+}
+
+test_reports_never_land_in_a_data_file_dup_put_on_fd_2() {
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=dupstderr-data FAULT_COUNT=1 \
+		timeout 60 "$FDCHECK" dupstderr "$T") || true
+	expect_grep "$out" "^dupstderr ok"
+}
+
+test_reports_to_a_broken_pipe_on_fd_2_never_kill_the_program() {
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=pipe-file FAULT_COUNT=1 \
+		timeout 60 "$FDCHECK" pipestderr "$T") || true
+	expect_grep "$out" "^pipestderr ok"
+}
+
+test_reports_never_land_in_a_data_file_after_close_range_from_0() {
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=stderr-tmp FAULT_COUNT=1 \
+		timeout 60 "$FDCHECK" closefromstderr "$T") || true
+	expect_grep "$out" "^closefromstderr ok"
+}
+
+# /etc/ld.so.preload naming the installed library and LD_PRELOAD a build of
+# it: two copies, each wrapping the other.
+test_library_loaded_twice_never_relatches_on_its_own_refusal() {
+	cp "$LIB" "$T/libstickysync-copy.so"
+	out=$(env LD_PRELOAD="${SANITIZER_PRELOAD:+$SANITIZER_PRELOAD }$LIB $T/libstickysync-copy.so $FAULTLIB" \
+		FAULT_OPS=fsync FAULT_PATH=wref-file FAULT_COUNT=1 STICKYSYNC_LOG=off \
+		timeout 60 "$FDCHECK" witnessrefusal "$T") || true
+	expect_grep "$out" "^witnessrefusal ok"
+}
+
+test_fd_replaced_by_dup2_while_another_thread_syncs_never_fails() {
+	fast_dir
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=swap-file FAULT_COUNT=1 STICKYSYNC_LOG=off \
+		timeout 60 "$FDCHECK" swap "$D" 2) || true
+	[ "$D" = "$T" ] || rm -rf "$D"
+	expect_grep "$out" "^swap ok: [0-9]+ fsyncs, 0 spurious EIO$"
+}
+
+test_fds_above_the_table_sync_after_acknowledgment() {
+	out=$(shim FAULT_OPS=fsync FAULT_PATH=highfd-file FAULT_COUNT=1 STICKYSYNC_LOG=off \
+		timeout 60 "$FDCHECK" highfd "$T") || true
+	if grep -q "^highfd SKIP" <<<"$out"; then
+		skip "$(sed -n 's/^highfd SKIP: //p' <<<"$out")"
+		return
+	fi
+	expect_grep "$out" "^highfd ok"
+}
+
 run_tests

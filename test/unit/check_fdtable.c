@@ -35,7 +35,7 @@ START_TEST(dup_copies_description_state)
 	fd_mark_witness(3, fd_gen(3), 5);
 	fd_set_flags(3, fd_gen(3), FD_REPORTED | FD_INJECT_CHECKED);
 	fd_validate(3, fd_gen(3), &a);
-	fd_install_dup(3, 40);
+	fd_install_dup(3, 40, false);
 	ck_assert_uint_eq(fd_created_after(40, fd_gen(40)), 9);
 	ck_assert_int_eq(fd_witness_error(40, fd_gen(40)), 5);
 	ck_assert(fdtab[40].wstate & W_DSYNC);
@@ -128,7 +128,7 @@ START_TEST(out_of_range_fds_are_ignored)
 	clear();
 	fd_install_open(FDTAB_SIZE, 1, 0);
 	fd_install_open(-1, 1, 0);
-	fd_install_dup(3, FDTAB_SIZE + 5);
+	fd_install_dup(3, FDTAB_SIZE + 5, true);
 	fd_release(FDTAB_SIZE + 2, 1);
 	ck_assert(!fd_latched(FDTAB_SIZE));
 	ck_assert(!fd_latched(-3));

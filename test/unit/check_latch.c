@@ -289,6 +289,56 @@ START_TEST(in_process_state_creates_no_folder)
 }
 END_TEST
 
+/*
+ * A signal handler (or a wrapper called from init) that runs in the thread
+ * initialising the library, before the in-process table is set up: its
+ * failed sync must not crash the program.
+ */
+START_TEST(failure_while_this_thread_initialises_does_not_crash)
+{
+	int fd = open(path, O_RDWR | O_CREAT, 0600);
+
+	memset(&rt, 0, sizeof(rt)); /* init has not reached the tables yet */
+	__atomic_store_n(&latch_init_state, (int)gettid(), __ATOMIC_RELEASE);
+	errno = EIO;
+	ck_assert_int_eq(latch_sync_result(fd, fd_gen(fd), OP_FSYNC, true, -1), -1);
+	ck_assert_int_eq(errno, EIO);
+}
+END_TEST
+
+/*
+ * A clean verdict is remembered per lifetime of an fd number.  After 2^23
+ * close/open cycles of the number, with nothing latched or acknowledged
+ * meanwhile, a new lifetime must not inherit the verdict of an old one:
+ * here the new lifetime is an fd on a file whose loss is unacknowledged.
+ */
+START_TEST(clean_verdict_never_passes_to_a_much_later_lifetime)
+{
+	char other[PATH_MAX + 8];
+	int latched = open_tracked(O_RDWR), fd, again;
+	uint64_t seq;
+
+	sync_with(latched, EIO); /* path is latched, unacknowledged */
+	snprintf(other, sizeof(other), "%s/other", dir);
+	seq = latch_seq_now();
+	fd = latch_opened(open(other, O_RDWR | O_CREAT, 0600), O_RDWR, seq);
+	ck_assert_int_eq(sync_with(fd, 0), 0); /* judged clean */
+	fd_release(fd, seq);
+	close(fd);
+	/* the number is opened and closed again and again (sockets, pipes,
+	 * files never synced), and nothing else is latched */
+	for (uint32_t i = 0; i < (1u << 23) - 1; i++) {
+		fd_install_open(fd, seq, O_RDWR);
+		fd_release(fd, seq);
+	}
+	again = open_tracked(O_RDWR); /* the latched file, on the same number */
+	ck_assert_int_eq(again, fd);
+	ck_assert_int_eq(latch_seq_now(), seq);
+	ck_assert_int_eq(sync_with(again, 0), -1);
+	ck_assert_int_eq(errno, EIO);
+}
+END_TEST
+
 Suite *latch_suite(void)
 {
 	Suite *s = suite_create("latch");
@@ -308,6 +358,8 @@ Suite *latch_suite(void)
 	tcase_add_test(tc, observe_never_changes_a_result);
 	tcase_add_test(tc, failstop_refuses_io);
 	tcase_add_test(tc, in_process_state_creates_no_folder);
+	tcase_add_test(tc, failure_while_this_thread_initialises_does_not_crash);
+	tcase_add_test(tc, clean_verdict_never_passes_to_a_much_later_lifetime);
 	suite_add_tcase(s, tc);
 	return s;
 }
