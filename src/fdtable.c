@@ -4,12 +4,14 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
 
 struct fd_entry fdtab[FDTAB_SIZE];
+struct fd_entry *fdtab_chunk[FDTAB_CHUNKS];
 int fdtab_high;
 __thread int fd_vfork_parent;
 
@@ -41,11 +43,29 @@ bool fd_in_vfork_child(void)
 	return false;
 }
 
+/* The entry of a high fd, mapping its chunk if need be. */
+static struct fd_entry *make_entry(int fd)
+{
+	struct fd_entry *e = fd_entry(fd), *chunk, *none = NULL;
+	size_t len = FDTAB_SIZE * sizeof(struct fd_entry);
+	unsigned c = (unsigned)fd / FDTAB_SIZE;
+
+	if (e || (unsigned)fd >= FDTAB_MAX)
+		return e;
+	chunk = (struct fd_entry *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
+					   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (chunk == MAP_FAILED)
+		return NULL;
+	if (!__atomic_compare_exchange_n(&fdtab_chunk[c], &none, chunk, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		syscall(SYS_munmap, chunk, len); /* another thread mapped it first */
+	return fd_entry(fd);
+}
+
+/* Only a thread of this process may write (not a child of vfork). */
 static struct fd_entry *writable_entry(int fd)
 {
-	struct fd_entry *e = fd_entry(fd);
-
-	return e && !fd_in_vfork_child() ? e : NULL;
+	return fd_in_vfork_child() ? NULL : make_entry(fd);
 }
 
 static void raise_high(int fd)
@@ -232,8 +252,12 @@ void fd_release_range(unsigned first, unsigned last, uint64_t seq)
 	/* fd 2 matters even before anything was recorded on it */
 	if (first <= 2 && last >= 2)
 		note_stderr(&fdtab[2], false);
-	for (unsigned fd = first; fd <= last && fd < high; fd++)
-		release(&fdtab[fd], seq);
+	for (unsigned fd = first; fd <= last && fd < high; fd++) {
+		struct fd_entry *e = fd_entry((int)fd);
+
+		if (e)
+			release(e, seq);
+	}
 }
 
 /* Fields first, then the gen that publishes them.  chosen: the caller
@@ -255,7 +279,8 @@ void fd_install_open(int fd, uint64_t seq, int oflags)
 
 	/* O_SYNC includes O_DSYNC */
 	if (e)
-		install(e, fd, seq, FD_ORIGIN_OPEN, W_NOTE | ((oflags & O_DSYNC) ? W_DSYNC : 0), false);
+		install(e, fd, seq, FD_ORIGIN_OPEN, W_NOTE | ((oflags & O_DSYNC) ? W_DSYNC : 0),
+			false);
 }
 
 void fd_install_dup(int oldfd, int newfd, bool chosen)
@@ -272,6 +297,7 @@ void fd_install_dup(int oldfd, int newfd, bool chosen)
 	 * its description is as old as the source's, not the number's. */
 	if (!src || !(sgen & 1)) {
 		release(dst, fd_created_after(oldfd, sgen));
+		raise_high(newfd);
 		note_stderr(dst, chosen);
 		return;
 	}

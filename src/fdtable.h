@@ -4,8 +4,7 @@
  *
  * The table is a fixed array in .bss, indexed by fd: usable before any
  * initialisation, copied into the child by fork (which inherits the fds), and
- * only touched pages cost memory.  fds at or above FDTAB_SIZE are not tracked
- * and are judged like fds opened outside the shim.
+ * only touched pages cost memory.  Higher fds live in chunks (below).
  *
  * Ownership protocol.  An entry describes one lifetime of its fd number:
  * from the moment an open or dup wrapper installs a new open file
@@ -22,7 +21,9 @@
  * the thread that releases the number, *before* the real close (so that no
  * thread that reopens the number can have its fresh entry cleared after the
  * fact), and the thread that installs a description, *after* the real open
- * or dup and before the fd is returned to the program.  The installer writes
+ * or dup and before the fd is returned to the program.  dup2 and dup3 never
+ * free their target number (the kernel swaps the description in one step),
+ * so only their installer moves it, and a call that fails changes nothing.  The installer writes
  * the plain fields first and publishes them with the release that moves gen;
  * readers load gen with acquire.
  *
@@ -106,27 +107,49 @@ struct fd_entry {
 extern struct fd_entry fdtab[FDTAB_SIZE];
 extern int fdtab_high; /* one past the highest fd ever recorded */
 
+/*
+ * fds from FDTAB_SIZE up to FDTAB_MAX (a process may raise its limit that
+ * far) have entries in chunks of FDTAB_SIZE, mapped when an fd in them is
+ * first opened or closed, and published with a compare-and-swap; chunks are
+ * never unmapped.  fds beyond are judged like fds the shim did not see
+ * opened.  The write path's close-error bookkeeping covers the first table
+ * only.
+ */
+#define FDTAB_CHUNKS 256
+#define FDTAB_MAX (FDTAB_SIZE * FDTAB_CHUNKS)
+extern struct fd_entry *fdtab_chunk[FDTAB_CHUNKS]; /* [0] is unused: fdtab */
+
 static inline struct fd_entry *fd_entry(int fd)
 {
-	return (unsigned)fd < FDTAB_SIZE ? &fdtab[fd] : 0;
+	struct fd_entry *chunk;
+
+	if (__builtin_expect((unsigned)fd < FDTAB_SIZE, 1))
+		return &fdtab[fd];
+	if ((unsigned)fd >= FDTAB_MAX)
+		return 0;
+	chunk = __atomic_load_n(&fdtab_chunk[(unsigned)fd / FDTAB_SIZE], __ATOMIC_ACQUIRE);
+	return chunk ? &chunk[(unsigned)fd % FDTAB_SIZE] : 0;
 }
 
 /* The lifetime a caller is acting in: sample it before the real call. */
 static inline uint32_t fd_gen(int fd)
 {
-	return (unsigned)fd < FDTAB_SIZE ? __atomic_load_n(&fdtab[fd].gen, __ATOMIC_ACQUIRE) : 0;
+	struct fd_entry *e = fd_entry(fd);
+
+	return e ? __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) : 0;
 }
 
 /* Hot path: did this lifetime of fd already see a loss? */
 static inline bool fd_latched(int fd)
 {
+	struct fd_entry *e = fd_entry(fd);
 	uint32_t gen;
 	uint64_t w;
 
-	if ((unsigned)fd >= FDTAB_SIZE)
+	if (!e)
 		return false;
-	gen = __atomic_load_n(&fdtab[fd].gen, __ATOMIC_ACQUIRE);
-	w = __atomic_load_n(&fdtab[fd].witness, __ATOMIC_ACQUIRE);
+	gen = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE);
+	w = __atomic_load_n(&e->witness, __ATOMIC_ACQUIRE);
 	return (uint32_t)(w >> 32) == gen && (uint32_t)w != 0;
 }
 
@@ -150,10 +173,9 @@ static inline uint64_t fd_clean_word(uint32_t gen, uint64_t seq)
 /* Was a sync of fd's lifetime gen judged clean at table sequence seq? */
 static inline bool fd_clean_at(int fd, uint32_t gen, uint64_t seq)
 {
-	uint64_t want = fd_clean_word(gen, seq);
+	struct fd_entry *e = fd_entry(fd);
 
-	return (unsigned)fd < FDTAB_SIZE &&
-	       __atomic_load_n(&fdtab[fd].clean, __ATOMIC_ACQUIRE) == want;
+	return e && __atomic_load_n(&e->clean, __ATOMIC_ACQUIRE) == fd_clean_word(gen, seq);
 }
 void fd_set_clean(int fd, uint32_t gen, uint64_t seq);
 

@@ -135,6 +135,15 @@ static void setup(const struct options *o)
 	io_gate = o->policy == POLICY_FAILSTOP || inject_active();
 }
 
+void latch_make_passive(const char *why)
+{
+	log_message(why);
+	rt.opt.policy = POLICY_OBSERVE;
+	log_setup(LOG_OFF, "", program_invocation_short_name);
+	__atomic_store_n(&rt.shared.hdr, NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&io_gate, 0, __ATOMIC_RELEASE);
+}
+
 /* secure_getenv: in a setuid program (the library in /etc/ld.so.preload)
  * the caller's variables must not choose where root writes or what fails. */
 static const char *env_lookup(const char *name)
@@ -534,7 +543,7 @@ static int fd_key(int fd, uint32_t *gen, struct file_key *key)
  * cache's word alone: a refusal is confirmed against the kernel's identity,
  * so a stale entry cannot cause a wrong latch.
  */
-static int judge_fd(int fd, uint32_t *gen, struct file_key *key, struct verdict *v)
+static int judge_once(int fd, uint32_t *gen, struct file_key *key, struct verdict *v)
 {
 	int from_cache = fd_key(fd, gen, key);
 
@@ -546,6 +555,28 @@ static int judge_fd(int fd, uint32_t *gen, struct file_key *key, struct verdict 
 			return -1;
 		judge(fd, *gen, key, v);
 	}
+	return 0;
+}
+
+/*
+ * The fd may be replaced (dup2 onto it, a close and reopen) while the call
+ * runs: judge the description it holds now, and again if it changes while
+ * judging.  If it keeps changing, the call is judged for its file alone, as
+ * for an fd nothing is known about except that it is not the old one: only
+ * an unacknowledged latch refuses it.
+ */
+static int judge_fd(int fd, uint32_t *gen, struct file_key *key, struct verdict *v)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		*gen = fd_gen(fd);
+		if (judge_once(fd, gen, key, v) != 0)
+			return -1;
+		if (fd_gen(fd) == *gen)
+			return 0;
+	}
+	if (key_from_fd(fd, key) != 0)
+		return -1;
+	judge(-1, 0, key, v);
 	return 0;
 }
 

@@ -35,3 +35,10 @@ void *real_resolve(const char *name, void **slot, void *fallback)
 	__atomic_store_n(slot, fn, __ATOMIC_RELAXED);
 	return fn;
 }
+
+bool real_first_copy(void)
+{
+	const void *first = dlsym(RTLD_DEFAULT, "stickysync_acknowledge");
+
+	return !first || is_ours(first);
+}

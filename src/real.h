@@ -11,6 +11,7 @@
 #define STICKYSYNC_REAL_H
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -28,6 +29,10 @@
  * itself forever.  Returns what it stored.
  */
 void *real_resolve(const char *name, void **slot, void *fallback);
+/* Is this the first copy of the library in the lookup order (the one whose
+ * wrappers the program calls first)?  Two copies are loaded when, say, one
+ * is in /etc/ld.so.preload and another in LD_PRELOAD. */
+bool real_first_copy(void);
 
 /*
  * REAL(fsync) evaluates to the real fsync, resolving it on first use; never

@@ -49,7 +49,10 @@ EXPORT int closedir(DIR *dir)
 
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last)
+	/* only a call that will close: one the kernel refuses (unknown flags,
+	 * first above last) leaves the fds as they were */
+	if (!(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) &&
+	    !(flags & CLOSE_RANGE_CLOEXEC) && first <= last)
 		fd_release_range(first, last, latch_seq_now());
 	return REAL(close_range)(first, last, flags);
 }
@@ -62,12 +65,6 @@ EXPORT void closefrom(int lowfd)
 }
 
 /* newfd's old description, if any, is closed by the call itself. */
-static void before_dup_onto(int oldfd, int newfd)
-{
-	if (oldfd != newfd)
-		fd_release(newfd, latch_seq_now());
-}
-
 /* (errno is untouched: the fd table makes no failing call) */
 static int duplicated(int oldfd, int ret, bool chosen)
 {
@@ -83,13 +80,14 @@ EXPORT int dup(int oldfd)
 
 EXPORT int dup2(int oldfd, int newfd)
 {
-	before_dup_onto(oldfd, newfd);
+	/* newfd is never free during the call: its old description is
+	 * replaced atomically, so the entry moves to the new one after it, and
+	 * a call that fails leaves it as it was. */
 	return duplicated(oldfd, REAL(dup2)(oldfd, newfd), true);
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	before_dup_onto(oldfd, newfd);
 	return duplicated(oldfd, REAL(dup3)(oldfd, newfd, flags), true);
 }
 

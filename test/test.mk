@@ -28,10 +28,13 @@ $(TEST_BUILD)/libfault.so: test/helpers/faultlib.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(HELPER_CFLAGS) -shared -fPIC -o $@ $< -ldl
 $(TEST_BUILD)/wrapcheck: test/helpers/wrapcheck.c include/stickysync.h
+	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -lpthread
 $(TEST_BUILD)/fdcheck: test/helpers/fdcheck.c include/stickysync.h
+	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -lpthread
 $(TEST_BUILD)/realcheck: test/helpers/realcheck.c src/real.c src/fallback.c src/real.h src/symbols.def
+	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(HELPER_CFLAGS) -U_FILE_OFFSET_BITS -Isrc -o $@ $< src/real.c src/fallback.c -ldl
 $(BUILD)/ack_example: examples/ack_example.c include/stickysync.h
 	$(Q)$(CC) $(HELPER_CFLAGS) -o $@ $<

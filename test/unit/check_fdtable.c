@@ -126,14 +126,14 @@ END_TEST
 START_TEST(out_of_range_fds_are_ignored)
 {
 	clear();
-	fd_install_open(FDTAB_SIZE, 1, 0);
+	fd_install_open(FDTAB_MAX, 1, 0);
 	fd_install_open(-1, 1, 0);
-	fd_install_dup(3, FDTAB_SIZE + 5, true);
-	fd_release(FDTAB_SIZE + 2, 1);
-	ck_assert(!fd_latched(FDTAB_SIZE));
+	fd_install_dup(3, FDTAB_MAX + 5, false);
+	fd_release(FDTAB_MAX + 2, 1);
+	ck_assert(!fd_latched(FDTAB_MAX));
 	ck_assert(!fd_latched(-3));
-	ck_assert_ptr_null(fd_entry(FDTAB_SIZE));
-	ck_assert(fd_opened_before(FDTAB_SIZE, 0, 1));
+	ck_assert_ptr_null(fd_entry(FDTAB_MAX));
+	ck_assert(fd_opened_before(FDTAB_MAX, 0, 1));
 }
 END_TEST
 
@@ -170,6 +170,31 @@ START_TEST(unknown_fd_on_a_released_number_is_newer)
 	ck_assert(fd_opened_before(8, fd_gen(8), 8));
 	ck_assert(!fd_opened_before(8, fd_gen(8), 7));
 	ck_assert(!fd_opened_before(8, fd_gen(8), 6));
+}
+END_TEST
+
+/* fds above the first table get entries in chunks mapped on demand. */
+START_TEST(high_fds_are_tracked)
+{
+	int high = FDTAB_SIZE + 70, top = FDTAB_MAX - 1;
+
+	clear();
+	ck_assert_ptr_null(fd_entry(high)); /* nothing mapped until needed */
+	ck_assert(fd_opened_before(high, fd_gen(high), 5));
+	fd_install_open(high, 3, 0);
+	ck_assert_ptr_nonnull(fd_entry(high));
+	ck_assert_uint_eq(fd_created_after(high, fd_gen(high)), 3);
+	fd_mark_witness(high, fd_gen(high), 5);
+	ck_assert(fd_latched(high));
+	fd_release(high, 9);
+	ck_assert(!fd_latched(high));
+	ck_assert(!fd_opened_before(high, fd_gen(high), 9));
+	fd_install_dup(high, top, false);
+	ck_assert_uint_eq(fd_created_after(top, fd_gen(top)), 9);
+	fd_install_open(FDTAB_MAX, 1, 0); /* beyond: ignored */
+	ck_assert_ptr_null(fd_entry(FDTAB_MAX));
+	fd_release_range(FDTAB_SIZE, ~0u, 11);
+	ck_assert_uint_eq(fd_created_after(top, fd_gen(top)), 11);
 }
 END_TEST
 
@@ -222,6 +247,7 @@ Suite *fdtable_suite(void)
 	tcase_add_test(tc, validate_detects_reuse_behind_our_back);
 	tcase_add_test(tc, unknown_fd_on_a_released_number_is_newer);
 	tcase_add_test(tc, vfork_child_writes_nothing);
+	tcase_add_test(tc, high_fds_are_tracked);
 	tcase_add_test(tc, proc_name_formats_numbers);
 	suite_add_tcase(s, tc);
 	return s;
