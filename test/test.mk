@@ -5,7 +5,7 @@ TEST_BUILD   := $(BUILD)/test
 PROBE_SRC    := test/helpers/ssprobe.c
 PROBES       := $(TEST_BUILD)/ssprobe $(TEST_BUILD)/ssprobe-lfs $(TEST_BUILD)/ssprobe-fortify \
                 $(TEST_BUILD)/ssprobe-lfs-fortify
-TEST_HELPERS := $(PROBES) $(TEST_BUILD)/libfault.so $(TEST_BUILD)/wrapcheck \
+TEST_HELPERS := $(PROBES) $(TEST_BUILD)/libfault.so $(TEST_BUILD)/wrapcheck $(TEST_BUILD)/forkcheck \
                 $(TEST_BUILD)/ctorprobe $(TEST_BUILD)/libctor.so $(BUILD)/ack_example \
                 $(BUILD)/losedata
 UNIT_SRCS    := $(wildcard test/unit/*.c)
@@ -28,6 +28,9 @@ $(TEST_BUILD)/libfault.so: test/helpers/faultlib.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(HELPER_CFLAGS) -shared -fPIC -o $@ $< -ldl
 $(TEST_BUILD)/wrapcheck: test/helpers/wrapcheck.c include/stickysync.h
+	$(Q)$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -lpthread
+$(TEST_BUILD)/forkcheck: test/helpers/forkcheck.c
+	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -lpthread
 $(BUILD)/ack_example: examples/ack_example.c include/stickysync.h
 	$(Q)$(CC) $(HELPER_CFLAGS) -o $@ $<
