@@ -37,6 +37,34 @@ static bool fd_injectable(int fd, char *path, size_t size)
 	return true;
 }
 
+/*
+ * Whether a lose= rule names fd's file, decided once per fd like FD_INJECT,
+ * in flag bits fdtable.h leaves free (fd_duplicated does not copy them, so a
+ * duplicate decides again).  Only such files may reach the undo store: every
+ * other file's I/O stays free of its lock and its memory.
+ */
+#define FD_UNDO_CHECKED (1u << 30)
+#define FD_UNDO (1u << 31)
+
+static bool fd_records(int fd)
+{
+	struct fd_entry *e = fd_entry(fd);
+	uint32_t flags = e ? __atomic_load_n(&e->flags, __ATOMIC_RELAXED) : 0;
+	char path[REC_PATH_MAX];
+	bool lose;
+
+	if (!inject_loses())
+		return false;
+	if (flags & FD_UNDO_CHECKED)
+		return flags & FD_UNDO;
+	fd_path(fd, path, sizeof(path));
+	lose = inject_records(&inject_rules, path);
+	if (e)
+		__atomic_or_fetch(&e->flags, FD_UNDO_CHECKED | (lose ? FD_UNDO : 0),
+				  __ATOMIC_RELAXED);
+	return lose;
+}
+
 static size_t iov_total(const struct iovec *iov, int cnt)
 {
 	size_t n = 0;
@@ -64,7 +92,7 @@ bool gate_write(int fd, enum op op, const struct iovec *iov, int cnt, off_t off,
 		*ret = latch_write_failed(fd, op, -1);
 		return true;
 	}
-	if (inject_records(&inject_rules, path))
+	if (fd_records(fd))
 		undo_record_write(fd, off, iov_total(iov, cnt));
 	return false;
 }
@@ -78,13 +106,11 @@ bool gate_write1(int fd, enum op op, const void *buf, size_t n, off_t off, ssize
 
 bool gate_truncate(int fd, off_t len, int *ret)
 {
-	char path[REC_PATH_MAX];
-
 	if (latch_io_refused(fd, OP_FTRUNCATE)) {
 		*ret = -1;
 		return true;
 	}
-	if (fd_injectable(fd, path, sizeof(path)) && inject_records(&inject_rules, path))
+	if (fd_records(fd))
 		undo_record_truncate(fd, len);
 	return false;
 }
@@ -111,7 +137,7 @@ void gate_open(int dirfd, const char *path, int flags)
 {
 	char abs[REC_PATH_MAX];
 
-	if (!(flags & O_TRUNC) || !inject_active() || !path)
+	if (!(flags & O_TRUNC) || !inject_loses() || !path)
 		return;
 	absolute_path(dirfd, path, abs, sizeof(abs));
 	if (inject_records(&inject_rules, abs))
@@ -154,7 +180,7 @@ static int inject_failure(int fd, enum op op)
 	if (!fd_injectable(fd, path, sizeof(path)))
 		return 0;
 	err = inject_decide(&inject_rules, inject_bit(op), path, &lose);
-	if (err)
+	if (err && lose != LOSE_KEEP)
 		undo_apply(fd, lose);
 	return err;
 }
@@ -187,13 +213,14 @@ bool gate_msync(void *addr, int *ret)
 	return true;
 }
 
+/* What a successful sync made durable is the new baseline for lose=. */
 void gate_synced(int fd)
 {
-	if (!inject_active())
+	if (!inject_loses())
 		return;
 	if (fd < 0)
 		undo_forget_all();
-	else
+	else if (fd_records(fd))
 		undo_forget(fd);
 }
 
