@@ -14,7 +14,8 @@
 #include "procmaps.h"
 #include "undo.h"
 
-/* Does any rule name fd's file?  Decided once per fd. */
+/* Does any rule name fd's file (and does a lose= rule)?  Decided once per
+ * fd lifetime, in its flags. */
 static bool fd_injectable(int fd, char *path, size_t size)
 {
 	uint32_t gen = fd_gen(fd), flags = fd_flags(fd, gen);
@@ -25,14 +26,32 @@ static bool fd_injectable(int fd, char *path, size_t size)
 		return false;
 	fd_path(fd, path, size);
 	if (fd_entry(fd) && !(flags & FD_INJECT_CHECKED)) {
-		bool any = false;
+		bool any = false, lose = inject_records(&inject_rules, path);
 
 		for (int i = 0; i < inject_rules.n; i++)
 			any |= inject_rule_matches(&inject_rules.rule[i], path);
-		fd_set_flags(fd, gen, FD_INJECT_CHECKED | (any ? FD_INJECT : 0));
+		fd_set_flags(fd, gen,
+			     FD_INJECT_CHECKED | (any ? FD_INJECT : 0) |
+				 (lose ? FD_INJECT_LOSE : 0));
 		return any;
 	}
 	return true;
+}
+
+/*
+ * Whether a lose= rule names fd's file.  Only such files may reach the undo
+ * store: every other file's I/O stays free of its lock and its memory.
+ */
+static bool fd_records(int fd)
+{
+	uint32_t gen = fd_gen(fd), flags = fd_flags(fd, gen);
+	char path[REC_PATH_MAX];
+
+	if (!inject_loses())
+		return false;
+	if (flags & FD_INJECT_CHECKED)
+		return flags & FD_INJECT_LOSE;
+	return fd_injectable(fd, path, sizeof(path)) && inject_records(&inject_rules, path);
 }
 
 static size_t iov_total(const struct iovec *iov, int cnt)
@@ -62,7 +81,7 @@ bool gate_write(int fd, enum op op, const struct iovec *iov, int cnt, off_t off,
 		*ret = latch_write_failed(fd, op, -1);
 		return true;
 	}
-	if (inject_records(&inject_rules, path))
+	if (fd_records(fd))
 		undo_record_write(fd, off, iov_total(iov, cnt));
 	return false;
 }
@@ -76,13 +95,11 @@ bool gate_write1(int fd, enum op op, const void *buf, size_t n, off_t off, ssize
 
 bool gate_truncate(int fd, off_t len, int *ret)
 {
-	char path[REC_PATH_MAX];
-
 	if (latch_io_refused(fd, OP_FTRUNCATE)) {
 		*ret = -1;
 		return true;
 	}
-	if (fd_injectable(fd, path, sizeof(path)) && inject_records(&inject_rules, path))
+	if (fd_records(fd))
 		undo_record_truncate(fd, len);
 	return false;
 }
@@ -109,7 +126,7 @@ void gate_open(int dirfd, const char *path, int flags)
 {
 	char abs[REC_PATH_MAX];
 
-	if (!(flags & O_TRUNC) || !inject_active() || !path)
+	if (!(flags & O_TRUNC) || !inject_loses() || !path)
 		return;
 	absolute_path(dirfd, path, abs, sizeof(abs));
 	if (inject_records(&inject_rules, abs))
@@ -152,7 +169,7 @@ static int inject_failure(int fd, enum op op)
 	if (!fd_injectable(fd, path, sizeof(path)))
 		return 0;
 	err = inject_decide(&inject_rules, inject_bit(op), path, &lose);
-	if (err)
+	if (err && lose != LOSE_KEEP)
 		undo_apply(fd, lose);
 	return err;
 }
@@ -185,13 +202,14 @@ bool gate_msync(void *addr, int *ret)
 	return true;
 }
 
+/* What a successful sync made durable is the new baseline for lose=. */
 void gate_synced(int fd)
 {
-	if (!inject_active())
+	if (!inject_loses())
 		return;
 	if (fd < 0)
 		undo_forget_all();
-	else
+	else if (fd_records(fd))
 		undo_forget(fd);
 }
 

@@ -12,7 +12,7 @@
 #include "undo.h"
 
 struct inject_rules inject_rules;
-static bool active;
+static bool active, loses;
 
 static const struct {
 	const char *name;
@@ -301,7 +301,7 @@ void inject_setup(const char *spec, size_t memory, const char *tmpdir)
 {
 	char err[320];
 
-	active = false;
+	active = loses = false;
 	if (!spec || !*spec)
 		return;
 	if (inject_parse(spec, &inject_rules, err, sizeof(err)) != 0) {
@@ -312,11 +312,17 @@ void inject_setup(const char *spec, size_t memory, const char *tmpdir)
 	}
 	active = inject_rules.n > 0;
 	for (int i = 0; i < inject_rules.n; i++)
-		if (inject_rules.rule[i].lose != LOSE_KEEP)
-			undo_setup(memory, tmpdir);
+		loses |= inject_rules.rule[i].lose != LOSE_KEEP;
+	if (loses)
+		undo_setup(memory, tmpdir);
 }
 
 bool inject_active(void)
 {
 	return active;
+}
+
+bool inject_loses(void)
+{
+	return loses;
 }

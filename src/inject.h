@@ -80,6 +80,8 @@ bool inject_records(const struct inject_rules *rules, const char *path);
 /* memory and tmpdir: where lose= keeps recorded bytes (see undo.h). */
 void inject_setup(const char *spec, size_t memory, const char *tmpdir);
 bool inject_active(void);
+/* Is there a lose=old|zero rule?  Only then is the undo store used. */
+bool inject_loses(void);
 extern struct inject_rules inject_rules;
 
 #endif

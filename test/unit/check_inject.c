@@ -140,6 +140,20 @@ START_TEST(path_globs_cross_slashes)
 }
 END_TEST
 
+/* Only a lose=old|zero rule brings the undo store (and its lock) into play. */
+START_TEST(only_lose_rules_use_the_undo_store)
+{
+	inject_setup("op=fsync;op=close,path=*.db,lose=keep", 0, "/tmp");
+	ck_assert(inject_active());
+	ck_assert(!inject_loses());
+	inject_setup("op=fsync;op=close,path=*.db,lose=zero", 1 << 20, "/tmp");
+	ck_assert(inject_loses());
+	inject_setup("", 0, "/tmp");
+	ck_assert(!inject_active());
+	ck_assert(!inject_loses());
+}
+END_TEST
+
 Suite *inject_suite(void)
 {
 	Suite *s = suite_create("inject");
@@ -152,6 +166,7 @@ Suite *inject_suite(void)
 	tcase_add_test(tc, every_and_unlimited);
 	tcase_add_test(tc, prob_is_deterministic_for_a_seed);
 	tcase_add_test(tc, path_globs_cross_slashes);
+	tcase_add_test(tc, only_lose_rules_use_the_undo_store);
 	suite_add_tcase(s, tc);
 	return s;
 }
