@@ -17,12 +17,17 @@
 # the server's user) as PGUSER_OS, default postgres, with runuser(1).  That
 # user must be able to reach BUILD (the stickysync command and library).
 #
-#   PGBIN      PostgreSQL's programs (default /usr/lib/postgresql/15/bin)
+#   PGBIN      PostgreSQL's programs (default: `pg_config --bindir`, else the
+#              newest /usr/lib/postgresql/*/bin)
 #   PGUSER_OS  the user to run as when root (default postgres)
 set -eu
 BUILD=${1:-build}
 STICKYSYNC=$(readlink -f "${STICKYSYNC:-$BUILD/stickysync}")
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+if [ -z "${PGBIN:-}" ]; then
+	PGBIN=$(pg_config --bindir 2>/dev/null) || PGBIN=
+	[ -x "$PGBIN/pg_ctl" ] ||
+		PGBIN=$(printf "%s\n" /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+fi
 [ -x "$PGBIN/pg_ctl" ] || { echo "no $PGBIN/pg_ctl: set PGBIN" >&2; exit 1; }
 [ -x "$STICKYSYNC" ] || { echo "no $STICKYSYNC: run make first" >&2; exit 1; }
 

@@ -33,7 +33,9 @@ test_qemu_example() {
 }
 
 test_postgres_example() {
-	[ -x /usr/lib/postgresql/15/bin/pg_ctl ] || [ -n "${PGBIN:-}" ] || skip "PostgreSQL 15 is not installed (set PGBIN)"
+	[ -n "${PGBIN:-}" ] || [ -x "$(pg_config --bindir 2>/dev/null)/pg_ctl" ] ||
+		compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null ||
+		skip "PostgreSQL is not installed (set PGBIN)"
 	[ -z "${SANITIZER_PRELOAD:-}" ] || skip "PostgreSQL is not built with the sanitizer runtimes"
 	if [ "$(id -u)" = 0 ]; then
 		id postgres >/dev/null 2>&1 || skip "no user postgres to run the server as"

@@ -112,6 +112,51 @@ fixture_heal() {
 	mount -o "remount,size=${2}m" "$(fixture_backing "$1")"
 }
 
+# fixture_provision_metadata MNT: give the filesystem's fixed metadata areas
+# real backing store now.  mkfs.ext4 leaves most of them unwritten (inode
+# tables, the bitmaps of unused groups, backup superblocks); when the journal
+# later writes one back into a full pool, ext4 aborts the journal and goes
+# read-only, and a scenario about a program's data becomes a scenario about
+# the filesystem dying.  (Blocks the filesystem allocates later, such as
+# extent tree blocks, cannot be provisioned in advance.)  Nothing to do for
+# other filesystems.  The pool is grown to the image's size first: shrink it
+# afterwards with fixture_set_free.
+fixture_provision_metadata() {
+	local dir=${1%/mnt} loop bs first last
+	[ "$(cat "$dir/fstype")" = ext4 ] || return 0
+	fixture_heal "$1" "$FIXTURE_IMAGE_MB" || return 1
+	loop=$(losetup -n -O NAME -j "$dir/backing/img" | head -n 1)
+	bs=$(dumpe2fs -h "$loop" 2>/dev/null | sed -n 's/^Block size: *//p')
+	[ -n "$bs" ] || { echo "fixture_provision_metadata: dumpe2fs $loop failed" >&2; return 1; }
+	# "Inode table at 73-584", "Block bitmap at 65 (+65)", ...: block ranges.
+	dumpe2fs "$loop" 2>/dev/null |
+		grep -oE '(superblock|descriptors|GDT blocks|bitmap|table) at [0-9]+(-[0-9]+)?' |
+		sed 's/.* at //' | while IFS=- read -r first last; do
+		fallocate -o $((first * bs)) -l $(((${last:-$first} - first + 1) * bs)) \
+			"$dir/backing/img" || return 1
+	done
+}
+
+# fixture_set_free MNT MB: make the backing store exactly MB MiB larger than
+# what the image uses now: the room the filesystem really has, whatever mkfs
+# and fixture_provision_metadata took.
+fixture_set_free() {
+	local backing=${1%/mnt}/backing used_kb
+	used_kb=$(du -k "$backing/img" | cut -f1)
+	mount -o "remount,size=$((used_kb / 1024 + 1 + $2))m" "$backing"
+}
+
+# fixture_scratch MNT SIZE_MB: a tmpfs of SIZE_MB next to the fixture, for what
+# a scenario keeps on normal storage (a database's log, say): never full,
+# and its content is not cache, so drop_caches leaves it alone.  Prints its
+# path; fixture_destroy removes it.
+fixture_scratch() {
+	local dir=${1%/mnt}
+	mkdir -p "$dir/scratch" &&
+		mount -t tmpfs -o "size=${2}m,mode=0755" tmpfs "$dir/scratch" &&
+		printf '%s\n' "$dir/scratch"
+}
+
 # fixture_destroy MNT: tear down one fixture, whatever state it is in.  Every
 # step is attempted even if an earlier one failed; returns 1 if something could
 # not be released (and says what).
@@ -130,6 +175,9 @@ fixture_destroy() {
 	fi
 	if mountpoint -q "$dir/backing"; then
 		umount "$dir/backing" 2>/dev/null || umount -l "$dir/backing" || rc=1
+	fi
+	if mountpoint -q "$dir/scratch"; then
+		umount "$dir/scratch" 2>/dev/null || umount -l "$dir/scratch" || rc=1
 	fi
 	if [ $rc != 0 ]; then
 		echo "fixture_destroy: could not fully release $dir" >&2

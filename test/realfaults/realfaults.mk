@@ -11,7 +11,7 @@
 #
 # Needs root and loop devices; without them every scenario reports SKIP.
 # RF_FS selects filesystems (default: ext4 xfs btrfs), RF_ONLY a comma
-# separated list of scenarios (seed,fds,...,sqlite-wal,qemu,redis).
+# separated list of scenarios (seed,fds,...,failstop,sqlite-wal,...,postgres-retry).
 
 BUILD ?= build
 CC ?= cc
@@ -20,11 +20,12 @@ LIB ?= $(BUILD)/libstickysync.so
 CLI ?= $(BUILD)/stickysync
 
 # Debian packages providing the fixture's and the scenarios' tools.
-RF_PKGS := util-linux procps e2fsprogs xfsprogs btrfs-progs qemu-utils sqlite3 redis-server
+RF_PKGS := util-linux procps e2fsprogs xfsprogs btrfs-progs qemu-utils sqlite3 redis-server \
+	lmdb-utils liblmdb-dev python3-lmdb postgresql
 
 RF_SRC := test/realfaults
 RF_OUT := $(BUILD)/realfaults
-RF_PROGRAMS := seed fds sync487 dsync msync syncfs ack rf_op
+RF_PROGRAMS := seed fds sync487 dsync msync syncfs ack rf_op lmdb
 RF_BINS := $(addprefix $(RF_OUT)/,$(RF_PROGRAMS))
 # The programs reach the public API through include/stickysync.h, which
 # resolves it with dlsym: nothing of the shim is linked in, so the same
@@ -55,6 +56,17 @@ $(RF_OUT)/rf.o: $(RF_SRC)/rf.c $(RF_SRC)/rf.h
 $(RF_OUT)/%: $(RF_SRC)/%.c $(RF_OUT)/rf.o $(RF_SRC)/rf.h include/stickysync.h
 	$(call rf_say,CC,$<)
 	$(RF_Q)$(CC) $(RF_CFLAGS) -o $@ $< $(RF_OUT)/rf.o -ldl
+
+# The LMDB writer needs liblmdb-dev, which is looked for when the rule runs
+# (after realfaults-deps may have installed it).  Without it the program is
+# not built and the lmdb scenario says SKIP.
+$(RF_OUT)/lmdb: $(RF_SRC)/lmdb.c $(RF_OUT)/rf.o $(RF_SRC)/rf.h | realfaults-deps
+	$(RF_Q)if printf '#include <lmdb.h>\n' | $(CC) -E -x c - >/dev/null 2>&1; then \
+		$(if $(V),,printf '  %-6s %s\n' CC $<;) \
+		$(CC) $(RF_CFLAGS) -o $@ $< $(RF_OUT)/rf.o -llmdb; \
+	else \
+		echo "realfaults: lmdb.h not found (liblmdb-dev): the lmdb scenario will be skipped"; \
+	fi
 
 realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI)
 	$(RF_Q)$(RF_RUN) --doc docs/REALFAULTS.md

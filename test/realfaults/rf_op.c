@@ -3,14 +3,17 @@
  * One operation on a file, in a process of its own: what an unrelated program
  * (a PostgreSQL checkpointer, an operator's tool) would do later.
  *
- *   rf_op MODE fsync|fdatasync|ack KEY PATH LINUX_EXPECT STICKY_EXPECT
- *   rf_op MODE write-AB KEY PATH LINUX_EXPECT STICKY_EXPECT
+ *   rf_op MODE fsync|fdatasync|ack|read KEY PATH LINUX_EXPECT STICKY_EXPECT
+ *   rf_op MODE write|write-AB|describe KEY PATH LINUX_EXPECT STICKY_EXPECT
  *
- * fsync/fdatasync/ack open PATH afresh (read-only, so that it also works on a
- * filesystem that went read-only) and apply the call; the expectations are
- * about that call.  write-AB is a backend: writes and fsyncs 1 MiB of A, then
- * writes 64 MiB of B and exits without syncing; the expectations are about
- * the B writes, which only reach the page cache.
+ * fsync/fdatasync/ack/read open PATH afresh (read-only, so that it also works
+ * on a filesystem that went read-only) and apply the call; read is a pread of
+ * the first 4 KiB.  write opens PATH for writing (creating it) and overwrites
+ * its first 4 KiB with C, without syncing.  The expectations are about that
+ * call.  write-AB is a backend: writes and fsyncs 1 MiB of A, then writes 64
+ * MiB of B and exits without syncing; the expectations are about the B writes,
+ * which only reach the page cache.  describe records what the first 64 MiB
+ * read back as ("B:7.6M,zero:56M"); its expectations must be "any".
  */
 #define _GNU_SOURCE
 #include "rf.h"
@@ -43,6 +46,43 @@ static int write_ab(const char *key, const char *path, const char *lx, const cha
 	return rf_finish();
 }
 
+/* The pread of the first block: 0 when it returned a whole block. */
+static int read_block(int fd)
+{
+	char blk[4096];
+	ssize_t n = pread(fd, blk, sizeof(blk), 0);
+
+	if (n < 0)
+		return -1;
+	return n == (ssize_t)sizeof(blk) ? 0 : 1;
+}
+
+static int write_c(const char *key, const char *path, const char *lx, const char *sx)
+{
+	char blk[4096];
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+	ssize_t n;
+
+	if (fd < 0) {
+		rf_expect(key, -1, errno, lx, sx);
+		return rf_finish();
+	}
+	memset(blk, PAT_C, sizeof(blk));
+	n = pwrite(fd, blk, sizeof(blk), 0);
+	rf_expect(key, n < 0 ? -1 : n == (ssize_t)sizeof(blk) ? 0 : 1, errno, lx, sx);
+	close(fd);
+	return rf_finish();
+}
+
+/* Records what the storage (or the cache) holds; there is nothing to expect. */
+static void describe(const char *key, int fd)
+{
+	char text[512];
+
+	rf_describe(fd, 0, 64 * MiB, text, sizeof(text));
+	rf_obs(key, "%s", text);
+}
+
 int main(int argc, char **argv)
 {
 	int arg = rf_init(argc, argv, 5, "OP KEY PATH LINUX_EXPECT STICKY_EXPECT");
@@ -53,6 +93,8 @@ int main(int argc, char **argv)
 	rf_set_fs(path);
 	if (strcmp(op, "write-AB") == 0)
 		return write_ab(key, path, lx, sx);
+	if (strcmp(op, "write") == 0)
+		return write_c(key, path, lx, sx);
 
 	fd = open(path, O_RDONLY);
 	if (fd < 0) {
@@ -66,7 +108,13 @@ int main(int argc, char **argv)
 		rc = fdatasync(fd);
 	else if (strcmp(op, "ack") == 0)
 		rc = stickysync_acknowledge(fd);
-	else {
+	else if (strcmp(op, "read") == 0)
+		rc = read_block(fd);
+	else if (strcmp(op, "describe") == 0) {
+		describe(key, fd);
+		close(fd);
+		return rf_finish();
+	} else {
 		fprintf(stderr, "rf_op: unknown operation %s\n", op);
 		return 2;
 	}

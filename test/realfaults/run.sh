@@ -18,6 +18,8 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=fixture.sh
 . "$HERE/fixture.sh"
+# shellcheck source-path=SCRIPTDIR source=postgres.sh
+. "$HERE/postgres.sh"
 
 BIN=build/realfaults
 LIB=build/libstickysync.so
@@ -96,11 +98,14 @@ wanted() {
 # ---------------------------------------------------------------------------
 # Helpers for the scenario functions (they print the same lines as rf.h).
 
-obs() { printf 'obs %s %s\n' "$1" "$2"; }
+# A scenario running several stories on one fixture names their steps apart.
+KEY_PREFIX=
+
+obs() { printf 'obs %s%s %s\n' "$KEY_PREFIX" "$1" "$2"; }
 
 # check KEY CONDITION-STATUS DETAIL: pass if the status is 0.
 check() {
-	local key=$1 ok=$2
+	local key=$KEY_PREFIX$1 ok=$2
 	shift 2
 	if [ "$ok" = 0 ]; then
 		printf 'check %s pass %s\n' "$key" "$*"
@@ -121,7 +126,7 @@ check_live() {
 	local key=$1 ok=$2
 	shift 2
 	if [ "$ok" != 0 ] && fs_readonly; then
-		printf 'check %s skip %s (the filesystem went read-only)\n' "$key" "$*"
+		printf 'check %s%s skip %s (the filesystem went read-only)\n' "$KEY_PREFIX" "$key" "$*"
 	else
 		check "$key" "$ok" "$@"
 	fi
@@ -130,17 +135,24 @@ check_live() {
 # rf_env CMD...: run CMD in the environment of the current mode.  The shim is
 # configured explicitly so that the user's own settings cannot leak in, and
 # its state folder is private to this run.  rf_exec replaces the calling
-# (sub)shell, so that `rf_exec CMD &` leaves CMD's own pid in $!.
+# (sub)shell, so that `rf_exec CMD &` leaves CMD's own pid in $!.  A scenario
+# may set POLICY (the sticky run's STICKYSYNC_POLICY) and RUN_AS (a command
+# prefix such as `runuser -u postgres --`, for programs that refuse root).
+POLICY=sticky
+RUN_AS=()
 rf_env() { (rf_exec "$@"); }
 rf_exec() {
 	if is_sticky; then
-		exec env LD_PRELOAD="$LIB" STICKYSYNC_STATE="$STATE" STICKYSYNC_POLICY=sticky \
-			STICKYSYNC_LOG=stderr "$@"
+		exec "${RUN_AS[@]}" env LD_PRELOAD="$LIB" STICKYSYNC_STATE="$STATE" \
+			STICKYSYNC_POLICY="$POLICY" STICKYSYNC_LOG=stderr "$@"
 	else
-		exec env -u LD_PRELOAD -u STICKYSYNC_STATE -u STICKYSYNC_POLICY -u STICKYSYNC_LOG \
-			-u STICKYSYNC_INJECT "$@"
+		exec "${RUN_AS[@]}" env -u LD_PRELOAD -u STICKYSYNC_STATE -u STICKYSYNC_POLICY \
+			-u STICKYSYNC_LOG -u STICKYSYNC_INJECT "$@"
 	fi
 }
+
+# cli ARGS...: the stickysync command, as RUN_AS (the state folder's owner).
+cli() { timeout 30 "${RUN_AS[@]}" env -u LD_PRELOAD "$CLI" "$@"; }
 
 # The seed's "memory pressure": clean pages are evicted, so reads show what
 # the storage holds.  (No sync(1) first: that would be a sync of its own.)
@@ -164,7 +176,7 @@ ack_paths() {
 	for p in "$@"; do
 		case $latched in *" $p "*) ;; *) continue ;; esac
 		names="$names,$(basename "$p")"
-		timeout 30 env -u LD_PRELOAD "$CLI" ack --state "$STATE" "$p" >&2
+		cli ack --state "$STATE" "$p" >&2
 		rc=$?
 		check_live "operator.ack" "$rc" "stickysync ack $(basename "$p") exited $rc"
 	done
@@ -175,7 +187,7 @@ ack_paths() {
 
 # The unacknowledged latches of this run's state folder, one path per line.
 latched_paths() {
-	timeout 30 env -u LD_PRELOAD "$CLI" status --state "$STATE" --json |
+	cli status --state "$STATE" --json |
 		sed -n 's/.*"path": "\([^"]*\)".*/\1/p'
 }
 
@@ -239,6 +251,124 @@ scenario_checkpointer() {
 }
 
 # ---------------------------------------------------------------------------
+# The other policies on real faults, one after the other on one filesystem
+# (a fixture for each would cost more than the policies themselves).  The
+# linux run is plain Linux; the sticky run sets STICKYSYNC_POLICY to
+# failstop, then abort, then observe.  Each policy has files of its own and
+# the checkpointer's story: the pool is given a few MiB of room; a bystander
+# file is written and synced; a backend writes 1 MiB of A (synced) and 64 MiB
+# of B (not synced) and exits; every later step is a process of its own,
+# sharing only the state folder; at the end the operator heals the pool.
+# Steps are named POLICY.step.
+
+# pop OP KEY PATH LINUX_EXPECT POLICY_EXPECT [setup]: rf_op in a process of
+# its own (see rf_op.c), its stderr kept for report_check.  POLICY_EXPECT
+# "abort": the process must die of SIGABRT, before it can print anything
+# itself.  A setup step is checked but left out of the table.
+pop() {
+	local key=$KEY_PREFIX$2 want_abort=false rc out=$WORK/$SCENARIO.pop
+	if [ "$5" = abort ]; then
+		is_sticky && want_abort=true
+		set -- "$1" "$2" "$3" "$4" any "${6:-}"
+	fi
+	rf_env timeout 60 "$BIN/rf_op" "$MODE" "$1" "$key" "$3" "$4" "$5" \
+		>"$out" 2>>"$WORK/$SCENARIO.err"
+	rc=$?
+	if [ "${6:-}" = setup ]; then grep -v '^obs ' "$out"; else cat "$out"; fi
+	[ $rc = 134 ] && obs "$2" SIGABRT
+	if $want_abort || [ $rc = 134 ]; then
+		[ $rc = 134 ] && $want_abort
+		check "$2" $? "expected $($want_abort && echo SIGABRT || echo 'no abort'), got exit status $rc"
+	fi
+	return 0
+}
+
+# policy_begin NAME FILE [BYSTANDER]: the setup above for policy NAME.  A
+# holder keeps FILE's inode (and the kernel's error record) cached between
+# the processes, as in the checkpointer scenario.
+policy_begin() {
+	POLICY=$1 KEY_PREFIX=$1.
+	: >"$WORK/$SCENARIO.err"
+	fixture_set_free "$MNT" 4
+	if [ -n "${3:-}" ]; then
+		pop write bystander.write "$3" ok ok setup
+		pop fsync bystander.fsync "$3" ok ok setup
+	fi
+	pop write-AB backend.write-B "$2" ok ok setup
+	exec {POLICY_HOLDER}<"$2"
+}
+policy_end() {
+	exec {POLICY_HOLDER}<&-
+	fixture_heal "$MNT" 700
+	cat "$WORK/$SCENARIO.err" >&2
+}
+
+# failstop: once the file latched, its reads and writes fail too, in every
+# process, until it is acknowledged; other files are untouched.
+policy_failstop() {
+	local f=$MNT/image g=$MNT/image.bystander
+	policy_begin failstop "$f" "$g"
+	pop fsync sync "$f" fail fail
+	pop read read "$f" ok EIO
+	pop write write "$f" ok EIO
+	pop fsync sync-again "$f" ok EIO
+	pop read bystander.read "$g" ok ok
+	pop write bystander.write-again "$g" ok ok
+	pop fsync bystander.sync "$g" ok ok
+	fixture_heal "$MNT" 700
+	ack_paths "$f"
+	pop write write-after-ack "$f" ok ok
+	pop fsync sync-after-ack "$f" ok ok
+	pop read read-after-ack "$f" ok ok
+	report_check "$WORK/$SCENARIO.err" report "fsync(" "$f" ENOSPC "later reads, writes and syncs"
+	policy_end
+}
+
+# abort: the process whose sync fails aborts, and so does a restarted one at
+# its first sync of the file; reads, and syncs of other files, go on.
+policy_abort() {
+	local f=$MNT/journal g=$MNT/journal.bystander
+	policy_begin abort "$f" "$g"
+	pop fsync sync "$f" fail abort
+	pop fsync restart.sync "$f" ok abort
+	pop read restart.read "$f" ok ok
+	pop fsync bystander.sync "$g" ok ok
+	fixture_heal "$MNT" 700
+	ack_paths "$f"
+	pop fsync sync-after-ack "$f" ok ok
+	report_check "$WORK/$SCENARIO.err" report "fsync(" "$f" ENOSPC "; aborting"
+	report_check "$WORK/$SCENARIO.err" restart.report "fsync(" "$f" "the file lost data"
+	policy_end
+}
+
+# observe: every result is Linux's, and the retried sync that succeeds is
+# reported; the storage shows what that success was worth.
+policy_observe() {
+	local f=$MNT/log
+	policy_begin observe "$f"
+	pop fsync sync "$f" fail fail
+	pop fsync sync-again "$f" ok ok
+	pop read read "$f" ok ok
+	drop_caches
+	pop describe read-after-drop "$f" any any
+	report_check "$WORK/$SCENARIO.err" report "fsync(" "$f" ENOSPC "observe policy"
+	report_check "$WORK/$SCENARIO.err" retry.report "fsync(" "$f" \
+		"succeeded after an earlier failure" "does not mean the data is on disk"
+	policy_end
+}
+
+scenario_policies() {
+	ulimit -c 0 # abort() must not leave core files behind
+	# ext4: this fixture fills up three times; its inode tables must not be
+	# among what the journal cannot write back.
+	fixture_provision_metadata "$MNT"
+	check setup $? "metadata areas provisioned"
+	policy_failstop
+	policy_abort
+	policy_observe
+}
+
+# ---------------------------------------------------------------------------
 # Real programs.
 
 # Where, without the shim, a commit reported after the first I/O error was
@@ -247,7 +377,7 @@ scenario_checkpointer() {
 # they only record what happened, because the outcome depends on how the
 # filesystem and the program react (SQLite's rollback journal refuses to go
 # on, xfs kept Redis's data, btrfs goes read-only).
-LOSS_EXPECTED="sqlite-wal:ext4 redis:ext4"
+LOSS_EXPECTED="sqlite-wal:ext4 redis:ext4 postgres-retry:ext4"
 loss_expected() {
 	case " $LOSS_EXPECTED " in *" $SCENARIO:$FS "*) return 0 ;; esac
 	return 1
@@ -544,6 +674,77 @@ scenario_redis() {
 	fi
 }
 
+# LMDB with its default flags (no MDB_NOSYNC): a commit fdatasyncs the data
+# pages, then writes the meta page through an O_DSYNC descriptor.  One key per
+# transaction, the writer living as the SQLite scenario's application does:
+#   run 1  k1-5, k6 of 16 MiB (more than the pool has), k7-10 (retries, same process)
+#   run 2  k11-13 (restarted)
+#   heal   the operator grows the pool
+#   run 3  k14-16
+#   maintenance: caches dropped, loss acknowledged (stickysync only)
+#   run 4  k17-19
+# then the cache is dropped and a fresh process, without the shim, reads
+# every key (and mdb_stat counts the entries).
+LMDB_OK='' LMDB_BAD=''
+declare -A LMDB_RESULT # key number -> 0 or what the commit returned
+lmdb_run() {
+	local first=$1 last=$2 out=$WORK/lmdb.out n err
+	rf_env timeout 120 "$BIN/lmdb" "$MODE" write "$MNT/lmdb" "$first" "$last" "${3:-0}" \
+		>"$out" 2>>"$WORK/lmdb.err"
+	for ((n = first; n <= last; n++)); do
+		if grep -qx "committed $n" "$out"; then
+			LMDB_OK="$LMDB_OK $n"
+			LMDB_RESULT[$n]=0
+			continue
+		fi
+		LMDB_BAD="$LMDB_BAD $n"
+		err=$(sed -n -e "s/^failed $n //p" -e 's/^open-failed /open:/p' "$out")
+		LMDB_RESULT[$n]=${err:-crashed}
+	done
+}
+
+scenario_lmdb() {
+	local db=$MNT/lmdb have n lost=0 phantom=0
+	LMDB_OK='' LMDB_BAD=''
+	mkdir "$db"
+	: >"$WORK/lmdb.err"
+	lmdb_run 1 10 6
+	lmdb_run 11 13
+	fixture_heal "$MNT" 700
+	lmdb_run 14 16
+	drop_caches
+	ack_paths "$db/data.mdb" "$db/lock.mdb"
+	lmdb_run 17 19
+	cat "$WORK/lmdb.err" >&2
+	report_check "$WORK/lmdb.err" report "lmdb[" "$db/data.mdb" ENOSPC
+
+	drop_caches
+	timeout 60 env -u LD_PRELOAD "$BIN/lmdb" linux read "$db" 1 19 6 >"$WORK/lmdb.read" 2>&1
+	have=" $(sed -n 's/^stored //p' "$WORK/lmdb.read" | tr '\n' ' ') "
+	for n in $LMDB_OK; do case $have in *" $n "*) ;; *) lost=$((lost + 1)) ;; esac; done
+	for n in $LMDB_BAD; do case $have in *" $n "*) phantom=$((phantom + 1)) ;; esac; done
+	obs first-failed-key "k$(first_of "$LMDB_BAD")"
+	check first-failure "$([ "$(first_of "$LMDB_BAD")" = 6 ]; echo $?)" "the 16 MiB k6 is the first commit to fail"
+	obs k6.commit "${LMDB_RESULT[6]}"
+	obs k7.retry "${LMDB_RESULT[7]}"
+	obs k11.restart "${LMDB_RESULT[11]}"
+	obs k14.after-heal "${LMDB_RESULT[14]}"
+	obs k17.after-ack "${LMDB_RESULT[17]}"
+	obs committed-after-failure "$(count "$(ids_in "$LMDB_OK" 7 16)")/10"
+	obs committed-after-ack "$(count "$(ids_in "$LMDB_OK" 17 19)")/3"
+	obs committed-lost "$lost"
+	obs failed-present "$phantom"
+	obs corrupt "$(grep -c '^corrupt ' "$WORK/lmdb.read")"
+	obs mdb_stat.entries "$(timeout 30 mdb_stat "$db" 2>&1 | sed -n 's/^ *Entries: //p')"
+	if is_sticky; then
+		check committed-after-failure "$(count "$(ids_in "$LMDB_OK" 7 16)")" \
+			"no commit succeeds between the failure and the acknowledgment"
+		check_live committed-after-ack "$([ "$(count "$(ids_in "$LMDB_OK" 17 19)")" = 3 ]; echo $?)" \
+			"after acknowledgment all 3 commits succeed"
+		check_live no-loss "$lost" "every reported commit is stored (lost $lost)"
+	fi
+}
+
 # ---------------------------------------------------------------------------
 # Running and collecting.
 
@@ -625,15 +826,24 @@ run_one() {
 	rm -rf "$STATE"
 }
 
+# Filesystems a scenario is limited to (default: every one of --fs); the
+# reasons are in docs/REALFAULTS.md.
+declare -A ONLY_ON=(
+	[policies]="ext4 xfs" [lmdb]=ext4 [postgres-retry]=ext4 [postgres-panic]=ext4
+)
+
 run_scenario() {
+	local start=$SECONDS
 	SCENARIO=$1
 	wanted "$SCENARIO" || return 0
 	echo "realfaults: $SCENARIO"
 	for FS in $FS_LIST; do
+		case " ${ONLY_ON[$SCENARIO]:-$FS_LIST} " in *" $FS "*) ;; *) continue ;; esac
 		for MODE in linux sticky; do
 			run_one
 		done
 	done
+	echo "  ($((SECONDS - start)) s)"
 }
 
 tool_missing() {
@@ -642,13 +852,17 @@ tool_missing() {
 	return 1
 }
 
+skip_scenario() {
+	SCENARIO=$1 FS=all MODE=both
+	skip "$2"
+}
+
 run_program_scenario() {
 	local sc=$1 missing
 	shift
 	wanted "$sc" || return 0
 	if missing=$(tool_missing "$@"); then
-		SCENARIO=$sc FS=all MODE=both
-		skip "$missing not installed"
+		skip_scenario "$sc" "$missing not installed"
 		return
 	fi
 	run_scenario "$sc"
@@ -693,7 +907,8 @@ write_doc() {
 		sed -n '1,/^@TABLE@$/p' "$HERE/REALFAULTS.md.in" | sed '$d'
 		echo "Measured $(date -u +%Y-%m-%d) on Linux $(uname -r) ($(uname -m));"
 		echo "$(mkfs.xfs -V 2>/dev/null | head -1), $(sqlite3 --version 2>/dev/null | cut -d' ' -f1 | sed 's/^/SQLite /'),"
-		echo "$(qemu-img --version 2>/dev/null | head -1 | cut -d' ' -f1-3), $(redis-server --version 2>/dev/null | cut -d' ' -f1-3)."
+		echo "$(qemu-img --version 2>/dev/null | head -1 | cut -d' ' -f1-3), $(redis-server --version 2>/dev/null | cut -d' ' -f1-3),"
+		echo "$(mdb_stat -V 2>/dev/null | cut -d: -f1), PostgreSQL $("$(pg_bindir)/postgres" --version 2>/dev/null | cut -d' ' -f3)."
 		echo "Result: $PASSED checks passed, $FAILED failed, $SKIPPED skipped."
 		echo
 		table
@@ -702,15 +917,29 @@ write_doc() {
 }
 
 main() {
-	local sc
+	local sc reason
 	for sc in $KERNEL_SCENARIOS; do
 		run_scenario "$sc"
 	done
+	run_scenario policies
 	run_program_scenario sqlite-wal sqlite3
 	run_program_scenario sqlite-delete sqlite3
 	run_program_scenario qemu qemu-img qemu-io
 	run_program_scenario qemu-nofault qemu-img qemu-io
 	run_program_scenario redis redis-server redis-cli redis-check-aof
+	if [ -x "$BIN/lmdb" ]; then
+		run_program_scenario lmdb mdb_stat
+	elif wanted lmdb; then
+		skip_scenario lmdb "$BIN/lmdb not built (lmdb.h missing: liblmdb-dev)"
+	fi
+	for sc in postgres-retry postgres-panic; do
+		wanted "$sc" || continue
+		if reason=$(pg_unavailable); then
+			skip_scenario "$sc" "$reason"
+		else
+			run_scenario "$sc"
+		fi
+	done
 	echo
 	table
 	[ -n "$DOC" ] && write_doc "$DOC" && echo "(written to $DOC; logs in $LOGS)"
