@@ -76,6 +76,9 @@ void coverage_check(const char *cmd);
 bool coverage_resolve(const char *cmd, char *out, size_t size);
 
 int cmd_run(int argc, char **argv);
+/* Called through a link named after a program (argv[0]): run that program,
+ * the next one of that name on PATH, as `run` would. */
+int cmd_run_link(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_ack(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
