@@ -11,7 +11,7 @@ TEST_HELPERS := $(PROBES) $(TEST_BUILD)/libfault.so $(TEST_BUILD)/wrapcheck \
 UNIT_SRCS    := $(wildcard test/unit/*.c)
 HELPER_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Iinclude -g
 
-.PHONY: check-deps
+.PHONY: check-deps test-helpers
 check-deps:
 	$(Q)scripts/need-packages $(CHECK_PKGS)
 
@@ -44,6 +44,10 @@ $(TEST_BUILD)/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard src/*.h) | check-
 
 check-unit: $(TEST_BUILD)/unit_tests
 	$(Q)CK_FORK=yes $(TEST_BUILD)/unit_tests
+
+# The helpers alone, for the integration tests of the installed packages
+# (STICKYSYNC_INSTALLED=1, see test/integration/lib.sh).
+test-helpers: $(TEST_HELPERS)
 
 check-integration: all $(TEST_HELPERS)
 	$(Q)BUILD=$(BUILD) bash test/integration/run.sh
