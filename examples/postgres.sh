@@ -3,7 +3,8 @@
 #
 # PostgreSQL under stickysync, started with pg_ctl.
 #
-#   examples/postgres.sh [BUILD]    (BUILD: the build folder, default build)
+#   examples/postgres.sh [BUILD]    (BUILD: the build folder, default build;
+#                                    else the stickysync on PATH)
 #
 # PostgreSQL already PANICs when an fsync fails (since 11.2), and then
 # replays its WAL in crash recovery.  The catch on Linux: recovery syncs the
@@ -24,7 +25,8 @@ BUILD=${1:-build}
 STICKYSYNC=$(readlink -f "${STICKYSYNC:-$BUILD/stickysync}")
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 [ -x "$PGBIN/pg_ctl" ] || { echo "no $PGBIN/pg_ctl: set PGBIN" >&2; exit 1; }
-[ -x "$STICKYSYNC" ] || { echo "no $STICKYSYNC: run make first" >&2; exit 1; }
+[ -x "$STICKYSYNC" ] || STICKYSYNC=$(command -v stickysync) ||
+	{ echo "no $BUILD/stickysync and no stickysync on PATH: run make first" >&2; exit 1; }
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/stickysync-pg.XXXXXX")
 as_user() { "$@"; }
