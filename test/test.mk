@@ -46,7 +46,7 @@ check-unit: $(TEST_BUILD)/unit_tests
 	$(Q)CK_FORK=yes $(TEST_BUILD)/unit_tests
 
 # The helpers alone, for the integration tests of the installed packages
-# (STICKYSYNC_INSTALLED=1, see test/integration/lib.sh).
+# (TEST_INSTALLED=1, see test/integration/lib.sh).
 test-helpers: $(TEST_HELPERS)
 
 check-integration: all $(TEST_HELPERS)

@@ -4,7 +4,7 @@
 . test/integration/lib.sh
 
 BASH_COMPLETION=/usr/share/bash-completion/bash_completion
-if [ "${STICKYSYNC_INSTALLED:-}" = 1 ]; then
+if [ "${TEST_INSTALLED:-}" = 1 ]; then
 	COMPLETION=$(pkg-config --variable=completionsdir bash-completion 2>/dev/null ||
 		echo /usr/share/bash-completion/completions)/stickysync
 else
@@ -75,7 +75,7 @@ test_admin_subcommands() {
 
 # Installed, bash-completion finds the file by the command's name.
 test_installed_file_is_found_by_name() {
-	[ "${STICKYSYNC_INSTALLED:-}" = 1 ] || skip "tests the installed packages (STICKYSYNC_INSTALLED=1)"
+	[ "${TEST_INSTALLED:-}" = 1 ] || skip "tests the installed packages (TEST_INSTALLED=1)"
 	[ -r "$BASH_COMPLETION" ] || skip "bash-completion is not installed"
 	out=$(bash -c '. "$1"; _completion_loader stickysync; complete -p stickysync' bash "$BASH_COMPLETION")
 	expect_line "$out" "complete -F _stickysync stickysync"

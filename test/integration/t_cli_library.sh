@@ -70,6 +70,8 @@ test_bad_library_is_one_line_and_nothing_runs() {
 }
 
 test_dry_run_prints_environment_and_command() {
+	# only this test's variables (each test runs in a subshell of its own)
+	for v in $(compgen -e | grep '^STICKYSYNC_'); do unset "$v"; done
 	san=$(sanitizer_prefix)
 	build_c "$T/other.so" 'int stickysync_test_other;' -shared -fPIC
 	LD_PRELOAD="$T/other.so" STICKYSYNC_LOG=off runc cli run --dry-run --policy observe \

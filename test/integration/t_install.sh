@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # make install and make uninstall, into a private prefix and a DESTDIR; the
-# build flags; the package check of make; and, with STICKYSYNC_INSTALLED=1,
+# build flags; the package check of make; and, with TEST_INSTALLED=1,
 # the installed packages.
 . test/integration/lib.sh
 
-# An install from the source tree; with STICKYSYNC_INSTALLED=1 the tests
+# An install from the source tree; with TEST_INSTALLED=1 the tests
 # are about the packages instead.
 from_source() {
-	[ "${STICKYSYNC_INSTALLED:-}" = 1 ] && skip "tests make install of the source tree, not the installed packages"
+	[ "${TEST_INSTALLED:-}" = 1 ] && skip "tests make install of the source tree, not the installed packages"
 	return 0
 }
 
@@ -16,7 +16,7 @@ from_source() {
 IB="$TOP/$BUILD/t_install"
 
 installed() {
-	[ "${STICKYSYNC_INSTALLED:-}" = 1 ] || skip "tests the installed packages (STICKYSYNC_INSTALLED=1)"
+	[ "${TEST_INSTALLED:-}" = 1 ] || skip "tests the installed packages (TEST_INSTALLED=1)"
 }
 
 # A stand-in for ldconfig that notes each call in $T/ldconfig.log.
