@@ -33,7 +33,7 @@ test_library_option_and_variable_win() {
 			--library lib/other.so "${show_preload[@]}"
 		expect_line "$out" "$T/lib/other.so"
 		# an empty variable is no choice
-		STICKYSYNC_LIBRARY= runc "$T/bin/stickysync" run "${show_preload[@]}"
+		STICKYSYNC_LIBRARY='' runc "$T/bin/stickysync" run "${show_preload[@]}"
 		expect_line "$out" "$T/bin/libstickysync.so"
 	)
 }
@@ -192,12 +192,22 @@ test_link_skips_links_to_itself() {
 
 # Names beginning with stickysync are the command itself.
 test_stickysync_names_are_the_command() {
-	[ -n "${SANITIZER_PRELOAD:-}" ] && skip "a copied sanitizer build needs its runtimes preloaded"
 	mkdir -p "$T/bin"
 	ln -s "$CLI" "$T/bin/stickysync-test"
-	runc "$T/bin/stickysync-test" --version
+	runc env LD_PRELOAD="${SANITIZER_PRELOAD:-}" "$T/bin/stickysync-test" --version
 	expect_eq "$rc" 0
 	expect_grep "$out" '^stickysync [0-9]'
+}
+
+test_valgrind_clean() {
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	[ -n "${SANITIZER_PRELOAD:-}" ] && skip "the sanitizer build checks memory itself"
+	vg=(valgrind -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all --error-exitcode=99)
+	runc "${vg[@]}" "$CLI" run --dry-run --library "$LIB" --inject 'op=fsync,path=*' true
+	expect_eq "$rc" 0 "$err"
+	link true
+	runc env PATH="$T/links:$PATH" "${vg[@]}" "$T/links/true"
+	expect_eq "$rc" 0 "$err"
 }
 
 run_tests

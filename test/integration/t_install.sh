@@ -104,7 +104,7 @@ test_build_honours_cppflags_cflags_ldflags() {
 	out=$(make -n V=1 BUILD="$T/b" CPPFLAGS="-DSS_CPPFLAGS -D_FILE_OFFSET_BITS=64" \
 		CFLAGS=-DSS_CFLAGS LDFLAGS=-Wl,--ss-ldflags all 2>&1 | sed -e ':a' -e '/\\$/N; s/\\\n\t*/ /; ta')
 	objs=$(grep -E -- ' -c -o [^ ]+/obj/[a-z_]+\.o src/' <<<"$out")
-	expect_eq "$(wc -l <<<"$objs")" "$(ls src/*.c | wc -l)" "one compile per library source"
+	expect_eq "$(wc -l <<<"$objs")" "$(printf '%s\n' src/*.c | wc -l)" "one compile per library source"
 	expect_eq "$(grep -c -- '-DSS_CPPFLAGS -D_FILE_OFFSET_BITS=64 -DSS_CFLAGS .* -U_FILE_OFFSET_BITS' <<<"$objs")" \
 		"$(wc -l <<<"$objs")" "CPPFLAGS, CFLAGS, then -U_FILE_OFFSET_BITS"
 	expect_grep "$out" "-Wl,--ss-ldflags -shared -o $T/b/libstickysync.so .*-Wl,-z,now -Wl,-z,relro"
