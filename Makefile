@@ -58,6 +58,8 @@ CHECK_PKGS := check pkg-config
         uninstall clean format
 all: deps $(LIB) $(CLI)
 
+# As root, installs what is missing, for a developer; never with NO_DEPS=1
+# or inside a package build (see the script).
 deps:
 	$(Q)scripts/need-packages $(BUILD_PKGS)
 
