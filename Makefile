@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 # stickysync: make | make demo | make check | make bench | make install
 # V=1 shows full commands.
 

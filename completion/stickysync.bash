@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 # bash completion for stickysync(1); needs bash-completion.  Installed as
 # share/bash-completion/completions/stickysync, where bash-completion loads
 # it the first time stickysync is completed.

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 #
 # SQLite under stickysync: one failed fsync of the write-ahead log, first
 # with Linux's own semantics (--policy observe), then with sticky errors.
