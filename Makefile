@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 # stickysync: make | make demo | make check | make bench | make fuzz | make install
 # V=1 shows full commands.
 
@@ -11,14 +12,25 @@ BINDIR    ?= $(PREFIX)/bin
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR    ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# The command also looks for the library in the prefix's multiarch folder
+# (PREFIX/lib/x86_64-linux-gnu), where distributions put preload libraries.
+MULTIARCH ?= $(shell $(CC) -print-multiarch 2>/dev/null)
+MULTIARCH_LIBDIR := $(if $(MULTIARCH),$(PREFIX)/lib/$(MULTIARCH))
+# make install into the root filesystem (no DESTDIR), as root, refreshes the
+# loader's cache, so that LD_PRELOAD=libstickysync.so works by bare name.
+LDCONFIG  ?= ldconfig
 
 OPT       ?= -O2 -g
 WARN      := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
              -Wmissing-prototypes -Wno-unused-parameter -Werror=implicit-function-declaration
 CFLAGS    ?= $(OPT) $(WARN)
-# Wrappers define open and open64 side by side: no _FILE_OFFSET_BITS here.
-LIB_CFLAGS := $(CFLAGS) -std=gnu11 -fPIC -fvisibility=hidden -ftls-model=initial-exec \
-              -U_FILE_OFFSET_BITS -Iinclude -Isrc -MMD -MP
+# CPPFLAGS, CFLAGS and LDFLAGS are the builder's (a distribution's hardening
+# flags); what the code needs comes after them, so that it wins.
+# Wrappers define open and open64 side by side: no _FILE_OFFSET_BITS here,
+# and so no _TIME_BITS (glibc allows it only with _FILE_OFFSET_BITS=64).
+LIB_CFLAGS := $(CPPFLAGS) $(CFLAGS) -std=gnu11 -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+              -U_FILE_OFFSET_BITS -U_TIME_BITS -Iinclude -Isrc -MMD -MP
 LIB       := $(BUILD)/libstickysync.so
 CLI       := $(BUILD)/stickysync
 
@@ -48,6 +60,8 @@ CHECK_PKGS := check pkg-config
         uninstall clean format
 all: deps $(LIB) $(CLI)
 
+# As root, installs what is missing, for a developer; never with NO_DEPS=1
+# or inside a package build (see the script).
 deps:
 	$(Q)scripts/need-packages $(BUILD_PKGS)
 
@@ -71,15 +85,16 @@ $(LIB): $(CORE_OBJS) $(WRAP_OBJS) $(BUILD)/libstickysync.map
 		-Wl,--version-script=$(BUILD)/libstickysync.map -Wl,-z,now -Wl,-z,relro \
 		-Wl,-soname,libstickysync.so -ldl -lpthread
 
-# The command has LIBDIR built in: rebuild it when LIBDIR changes.
+# The command has the library's folders built in: rebuild it when they change.
 $(BUILD)/libdir.stamp: FORCE
 	$(Q)mkdir -p $(BUILD)
-	$(Q)echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' > $@
+	$(Q)echo '$(MULTIARCH_LIBDIR) $(LIBDIR)' | cmp -s - $@ || echo '$(MULTIARCH_LIBDIR) $(LIBDIR)' > $@
 
 $(CLI): $(CLI_SRCS) $(wildcard src/cli/*.h src/*.h) $(CORE_OBJS) $(BUILD)/libdir.stamp
 	$(call say,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc \
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc \
 		-DSTICKYSYNC_VERSION='"$(VERSION)"' -DLIBDIR='"$(LIBDIR)"' \
+		-DMULTIARCH_LIBDIR='"$(MULTIARCH_LIBDIR)"' \
 		$(LDFLAGS) -o $@ $(CLI_SRCS) $(CORE_OBJS) -lpthread
 
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d)
@@ -91,26 +106,38 @@ include test/fuzz/fuzz.mk
 -include bench/bench.mk
 
 $(BUILD)/losedata: examples/losedata.c
-	$(Q)$(CC) $(CFLAGS) -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 demo: all $(BUILD)/losedata
 	$(Q)bash examples/demo.sh $(BUILD)
 
+# The library is 0644: it is preloaded or dlopened, never run.  ldconfig runs
+# for an install into the root filesystem, as root (not with DESTDIR, where
+# a package manager's trigger does it on the target).
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR) \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(PKGCONFIGDIR)
-	install -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libstickysync.so
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libstickysync.so
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/stickysync
 	install -m 0644 include/stickysync.h $(DESTDIR)$(INCLUDEDIR)/stickysync.h
 	install -m 0644 man/stickysync.1 $(DESTDIR)$(MANDIR)/man1/stickysync.1
 	install -m 0644 man/libstickysync.7 $(DESTDIR)$(MANDIR)/man7/libstickysync.7
+	install -m 0644 completion/stickysync.bash $(DESTDIR)$(BASHCOMPDIR)/stickysync
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
 		stickysync.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/stickysync.pc
+	$(Q)$(run-ldconfig)
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libstickysync.so $(DESTDIR)$(BINDIR)/stickysync \
 		$(DESTDIR)$(INCLUDEDIR)/stickysync.h $(DESTDIR)$(MANDIR)/man1/stickysync.1 \
-		$(DESTDIR)$(MANDIR)/man7/libstickysync.7 $(DESTDIR)$(PKGCONFIGDIR)/stickysync.pc
+		$(DESTDIR)$(MANDIR)/man7/libstickysync.7 $(DESTDIR)$(PKGCONFIGDIR)/stickysync.pc \
+		$(DESTDIR)$(BASHCOMPDIR)/stickysync
+	$(Q)$(run-ldconfig)
+
+define run-ldconfig
+if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then echo '$(LDCONFIG)'; $(LDCONFIG); fi
+endef
 
 format:
 	clang-format -i src/*.c src/*.h src/cli/*.c include/*.h test/unit/*.c test/helpers/*.c

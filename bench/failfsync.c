@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * A stand-in storage failure for populating the latch table when the shim's
  * own injector (STICKYSYNC_INJECT) is not available.  Preloaded *after* the

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * The floor: a pass-through LD_PRELOAD interposer for the calls the harness
  * makes.  Each wrapper looks the next definition up once with

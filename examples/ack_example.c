@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * How a program handles a latched file: when a sync fails, the data written
  * since the last good sync is gone, whatever a retry says.  The program

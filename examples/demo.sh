@@ -9,6 +9,7 @@ set -eu
 BUILD=${1:-build}
 LIB=$(readlink -f "$BUILD/libstickysync.so")
 CLI=$(readlink -f "$BUILD/stickysync")
+[ -x "$CLI" ] || CLI=$(command -v stickysync) || CLI=$BUILD/stickysync
 PROG=$(readlink -f "$BUILD/losedata")
 # shellcheck source=test/realfaults/fixture.sh
 . test/realfaults/fixture.sh

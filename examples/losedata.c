@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * losedata PATH MIB: the seed thread's sequence.  Write pattern A (1 MiB)
  * and fsync it, write MIB MiB of pattern B over and past it, fsync, and

@@ -1,9 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 #
 # PostgreSQL under stickysync, started with pg_ctl.
 #
-#   examples/postgres.sh [BUILD]    (BUILD: the build folder, default build)
+#   examples/postgres.sh [BUILD]    (BUILD: the build folder, default build;
+#                                    else the stickysync on PATH)
 #
 # PostgreSQL already PANICs when an fsync fails (since 11.2), and then
 # replays its WAL in crash recovery.  The catch on Linux: recovery syncs the
@@ -29,7 +31,8 @@ if [ -z "${PGBIN:-}" ]; then
 		PGBIN=$(printf "%s\n" /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 [ -x "$PGBIN/pg_ctl" ] || { echo "no $PGBIN/pg_ctl: set PGBIN" >&2; exit 1; }
-[ -x "$STICKYSYNC" ] || { echo "no $STICKYSYNC: run make first" >&2; exit 1; }
+[ -x "$STICKYSYNC" ] || STICKYSYNC=$(command -v stickysync) ||
+	{ echo "no $BUILD/stickysync and no stickysync on PATH: run make first" >&2; exit 1; }
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/stickysync-pg.XXXXXX")
 as_user() { "$@"; }

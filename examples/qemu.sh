@@ -1,9 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 #
 # A qcow2 disk image under stickysync, with qemu-io standing in for a VM.
 #
-#   examples/qemu.sh [BUILD]        (BUILD: the build folder, default build)
+#   examples/qemu.sh [BUILD]        (BUILD: the build folder, default build;
+#                                    else the stickysync on PATH)
 #
 # QEMU already makes every later flush of an image fail once one fdatasync
 # failed -- but only for the life of the process.  Restart the VM (here: a
@@ -21,7 +23,8 @@ STICKYSYNC=${STICKYSYNC:-$BUILD/stickysync}
 for p in qemu-img qemu-io; do
 	command -v $p >/dev/null || { echo "$p is not installed (apt-get install qemu-utils)" >&2; exit 1; }
 done
-[ -x "$STICKYSYNC" ] || { echo "no $STICKYSYNC: run make first" >&2; exit 1; }
+[ -x "$STICKYSYNC" ] || STICKYSYNC=$(command -v stickysync) ||
+	{ echo "no $BUILD/stickysync and no stickysync on PATH: run make first" >&2; exit 1; }
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/stickysync-qemu.XXXXXX")
 trap 'rm -rf "$DIR"' EXIT

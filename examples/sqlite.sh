@@ -1,10 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 #
 # SQLite under stickysync: one failed fsync of the write-ahead log, first
 # with Linux's own semantics (--policy observe), then with sticky errors.
 #
-#   examples/sqlite.sh [BUILD]      (BUILD: the build folder, default build)
+#   examples/sqlite.sh [BUILD]      (BUILD: the build folder, default build;
+#                                    else the stickysync on PATH)
 #
 # Needs sqlite3.  No root: the failure is injected (stickysync(1) --inject),
 # and lose=old puts the log back to what it held at its last good sync, as
@@ -13,7 +15,8 @@ set -eu
 BUILD=${1:-build}
 STICKYSYNC=${STICKYSYNC:-$BUILD/stickysync}
 command -v sqlite3 >/dev/null || { echo "sqlite3 is not installed" >&2; exit 1; }
-[ -x "$STICKYSYNC" ] || { echo "no $STICKYSYNC: run make first" >&2; exit 1; }
+[ -x "$STICKYSYNC" ] || STICKYSYNC=$(command -v stickysync) ||
+	{ echo "no $BUILD/stickysync and no stickysync on PATH: run make first" >&2; exit 1; }
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/stickysync-sqlite.XXXXXX")
 trap 'rm -rf "$DIR"' EXIT

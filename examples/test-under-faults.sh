@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 #
 # Run a program's test suite under injected sync failures, one failure per
 # run, and report every failure the suite did not notice.

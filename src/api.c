@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /* The stickysync_ API of include/stickysync.h, and the library's start-up. */
 #define _GNU_SOURCE
 #define STICKYSYNC_BUILDING_LIBRARY

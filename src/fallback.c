@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * What a wrapper calls when the next definition of its symbol cannot be
  * found, or turns out to be the wrapper itself (real.c): the system call

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * The slow lane of the I/O wrappers, entered only when io_gate is set: the
  * failstop policy refusing I/O on latched files, and the fault injector

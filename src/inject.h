@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * The fault injector: STICKYSYNC_INJECT rules that make chosen calls fail the
  * way Linux does, optionally losing the data as the page cache would.

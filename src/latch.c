@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 #define _GNU_SOURCE
 #define STICKYSYNC_BUILDING_LIBRARY
 #include "latch.h"

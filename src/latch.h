@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * The latch: what a sync, write or close result means, given the policy and
  * what is latched.  Wrappers hand every result here and return what comes

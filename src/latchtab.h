@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * The latch table: one record per latched file (or filesystem), in a region
  * of memory that is either a shared file mapping (the state folder) or

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * Reports, one line per event.  Everything here is async-signal-safe: lines
  * are built in a caller's buffer without stdio or malloc and written with

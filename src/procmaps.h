@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * Which file is mapped at an address, from /proc/self/maps: msync takes an
  * address, and the shim finds its file without interposing mmap.

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * Pointers to the next definition of each interposed symbol (normally libc's,
  * or another preloaded library's placed after this one).  Each is resolved

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * The state folder: where the latch table shared between processes lives,
  * as the file DIR/latches mapped into every process that uses it.  Used by

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * Raw system calls for the shim's own I/O.  Its state and log files must
  * never pass through the interposed wrappers (ours, or a fault injector placed

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /* The undo store behind lose=; its locking protocol is in undo.h. */
 #define _GNU_SOURCE
 #include "undo.h"

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * The undo store behind lose=: for each file a lose=old|zero rule names, what
  * its writes overwrote since its last successful sync, so an injected failure

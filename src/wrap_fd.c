@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /* close, dup and fcntl: keep the fd table in step with the kernel's. */
 #define _GNU_SOURCE
 #include <dirent.h>

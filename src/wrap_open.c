@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * open, creat and fopen in all their spellings.  Built with
  * -U_FILE_OFFSET_BITS so that open and open64 can both be defined here.

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * vfork: the child borrows the parent's memory until it execs or exits, so
  * whatever the child's close, dup2 or close_range wrappers wrote would land

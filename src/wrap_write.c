@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * The write and read families: the hot path.  With nothing to gate, a wrapper
  * is the real call plus a few instructions of bookkeeping, no system call,

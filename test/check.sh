@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 #
 # test/check.sh PART...: run the parts of `make check` (each a make target
 # check-PART), stream what each prints as it runs, and end with one line

@@ -12,7 +12,7 @@ TEST_HELPERS := $(PROBES) $(TEST_BUILD)/libfault.so $(TEST_BUILD)/wrapcheck $(TE
 UNIT_SRCS    := $(wildcard test/unit/*.c)
 HELPER_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Iinclude -g
 
-.PHONY: check-deps
+.PHONY: check-deps test-helpers
 check-deps:
 	$(Q)scripts/need-packages $(CHECK_PKGS)
 
@@ -55,6 +55,10 @@ $(TEST_BUILD)/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard src/*.h) | check-
 
 check-unit: $(TEST_BUILD)/unit_tests
 	$(Q)CK_FORK=yes CK_VERBOSITY=verbose $(TEST_BUILD)/unit_tests
+
+# The helpers alone, for the integration tests of the installed packages
+# (TEST_INSTALLED=1, see test/integration/lib.sh).
+test-helpers: $(TEST_HELPERS)
 
 check-integration: all $(TEST_HELPERS)
 	$(Q)BUILD=$(BUILD) bash test/integration/run.sh

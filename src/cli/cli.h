@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * The stickysync command: shared pieces of its subcommands.
  *
@@ -91,10 +92,11 @@ bool coverage_resolve(const char *cmd, char *out, size_t size);
 
 /* run.c: the options of `run`. */
 struct run_opts {
-	const char *policy, *log, *state;
+	const char *policy, *log, *state, *library;
 	char *inject; /* the --inject rules joined with ';', malloc'd */
-	bool fail_on_latch;
+	bool fail_on_latch, dry_run;
 	char **cmd;
+	const char *path; /* the file to run, or NULL: search PATH for cmd[0] */
 };
 
 /* Parse argv into *o (which starts zeroed): 0, -1 after --help, or
@@ -118,6 +120,9 @@ enum { TAKES_JSON = 1, TAKES_ALL = 2, TAKES_ACTIVE = 4 };
 int parse_admin_args(const char *cmd, int argc, char **argv, unsigned takes, struct admin_opts *o);
 
 int cmd_run(int argc, char **argv);
+/* Called through a link named after a program (argv[0]): run that program,
+ * the next one of that name on PATH, as `run` would. */
+int cmd_run_link(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_ack(int argc, char **argv);
 int cmd_prune(int argc, char **argv);

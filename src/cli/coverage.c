@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * Can a preloaded library reach the program at all?  Only the dynamic loader
  * reads LD_PRELOAD, so a statically linked program never loads it; a Go

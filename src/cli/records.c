@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /* Reading the latch table's records, and printing them for people and for
  * programs. */
 #include <stdlib.h>

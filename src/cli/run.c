@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * stickysync run: start CMD with the library preloaded.
  *
@@ -9,6 +10,7 @@
  * own with nothing in between; with it, stickysync waits for CMD to read the
  * latch table afterwards.
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,6 +33,11 @@
 #ifndef LIBDIR
 #define LIBDIR "/usr/local/lib"
 #endif
+#ifndef MULTIARCH_LIBDIR
+#define MULTIARCH_LIBDIR "" /* none: the compiler did not name one */
+#endif
+
+extern char **environ;
 
 /* What --fail-on-latch needs while CMD runs. */
 struct latch_watch {
@@ -79,7 +86,15 @@ static int add_inject(struct run_opts *o, const char *rule)
 	return 0;
 }
 
-enum { OPT_POLICY = 256, OPT_LOG, OPT_STATE, OPT_INJECT, OPT_FAIL_ON_LATCH };
+enum {
+	OPT_POLICY = 256,
+	OPT_LOG,
+	OPT_STATE,
+	OPT_INJECT,
+	OPT_FAIL_ON_LATCH,
+	OPT_LIBRARY,
+	OPT_DRY_RUN
+};
 
 static const struct option run_options[] = {
     {"policy", required_argument, NULL, OPT_POLICY},
@@ -87,6 +102,8 @@ static const struct option run_options[] = {
     {"state", required_argument, NULL, OPT_STATE},
     {"inject", required_argument, NULL, OPT_INJECT},
     {"fail-on-latch", no_argument, NULL, OPT_FAIL_ON_LATCH},
+    {"library", required_argument, NULL, OPT_LIBRARY},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -111,6 +128,12 @@ int parse_run_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_FAIL_ON_LATCH:
 			o->fail_on_latch = true;
+			break;
+		case OPT_LIBRARY:
+			o->library = optarg;
+			break;
+		case OPT_DRY_RUN:
+			o->dry_run = true;
 			break;
 		case OPT_INJECT:
 			if ((ret = add_inject(o, optarg)) != 0)
@@ -212,20 +235,77 @@ static bool library_in(const char *dir, int len, char *out, size_t size)
 	return n > 0 && (size_t)n < size && access(out, R_OK) == 0;
 }
 
-/* Next to this executable (the build tree), else the installed libdir. */
-static bool find_library(char *out, size_t size)
+/* Does the file start like an ELF object?  A wrong file would only make the
+ * loader skip it, with CMD running uncovered. */
+static bool is_elf(const char *path)
+{
+	char magic[SELFMAG];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+		  memcmp(magic, ELFMAG, SELFMAG) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* The library named by --library or STICKYSYNC_LIBRARY (how: "--library "
+ * or "STICKYSYNC_LIBRARY="): a readable ELF file, made absolute since CMD
+ * may change folder. */
+static int chosen_library(const char *how, const char *value, char *out, size_t size)
+{
+	struct stat st;
+	const char *why = NULL;
+
+	if (!*value || !cli_absolute(value, out, size))
+		why = "expected the path of " LIB_NAME;
+	else if (stat(out, &st) != 0 || access(out, R_OK) != 0)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode) || !is_elf(out))
+		why = "not an ELF shared object (expected the path of " LIB_NAME ")";
+	if (!why)
+		return 0;
+	cli_error("%s\"%s\": %s", how, value, why);
+	return EXIT_USAGE;
+}
+
+/* Next to this executable (the build tree)? */
+static bool library_next_to_self(char *out, size_t size)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
 
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash && library_in(self, (int)(slash - self), out, size))
-			return true;
-	}
-	return library_in(LIBDIR, (int)strlen(LIBDIR), out, size);
+	if (n <= 0)
+		return false;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	return slash && library_in(self, (int)(slash - self), out, size);
+}
+
+/*
+ * The library to preload: --library, else STICKYSYNC_LIBRARY, else the one
+ * next to this executable (the build tree), in the multiarch folder of the
+ * prefix the command was built for, or in LIBDIR.
+ */
+static int find_library(const char *option, char *out, size_t size)
+{
+	const char *env = getenv("STICKYSYNC_LIBRARY");
+	static const char multiarch[] = MULTIARCH_LIBDIR;
+	bool two = multiarch[0] && strcmp(multiarch, LIBDIR) != 0;
+
+	if (option)
+		return chosen_library("--library ", option, out, size);
+	if (env && *env)
+		return chosen_library("STICKYSYNC_LIBRARY=", env, out, size);
+	if (library_next_to_self(out, size) ||
+	    (multiarch[0] && library_in(multiarch, (int)strlen(multiarch), out, size)) ||
+	    library_in(LIBDIR, (int)strlen(LIBDIR), out, size))
+		return 0;
+	cli_error("cannot find " LIB_NAME " next to this program, in %s%s%s; give --library or "
+		  "set STICKYSYNC_LIBRARY",
+		  two ? multiarch : "", two ? " or in " : "", LIBDIR);
+	return EXIT_USAGE;
 }
 
 /* Sanitizer runtimes must stay first in LD_PRELOAD, or they refuse to run. */
@@ -324,21 +404,26 @@ static bool in_path(const char *cmd)
 }
 
 /*
- * execvp, with the shell's verdict on failure: execvp reports EACCES when
- * any folder of PATH cannot be searched, so a command found nowhere is still
- * "not found" (127); one found but not runnable is "cannot run" (126).
+ * execvp (or execv of path, when the file is known), with the shell's
+ * verdict on failure: execvp reports EACCES when any folder of PATH cannot
+ * be searched, so a command found nowhere is still "not found" (127); one
+ * found but not runnable is "cannot run" (126).
  */
-static __attribute__((noreturn)) void exec_command(char **cmd)
+static __attribute__((noreturn)) void exec_command(const char *path, char **cmd)
 {
 	int err;
 
-	execvp(cmd[0], cmd);
+	if (path)
+		execv(path, cmd);
+	else
+		execvp(cmd[0], cmd);
 	err = errno;
-	if (err == ENOENT || (err == EACCES && !strchr(cmd[0], '/') && !in_path(cmd[0]))) {
+	if (!path &&
+	    (err == ENOENT || (err == EACCES && !strchr(cmd[0], '/') && !in_path(cmd[0])))) {
 		cli_error("%s: command not found", cmd[0]);
 		_exit(EXIT_NOTFOUND);
 	}
-	cli_error("%s: cannot run: %s", cmd[0], strerror(err));
+	cli_error("%s: cannot run: %s", path ? path : cmd[0], strerror(err));
 	_exit(EXIT_NOEXEC);
 }
 
@@ -404,7 +489,7 @@ static int wait_command(pid_t pid, char *how, size_t size)
 	return WEXITSTATUS(status);
 }
 
-static int spawn_and_wait(char **cmd, char *how, size_t size)
+static int spawn_and_wait(const char *path, char **cmd, char *how, size_t size)
 {
 	sigset_t blocked;
 	pid_t pid;
@@ -420,7 +505,7 @@ static int spawn_and_wait(char **cmd, char *how, size_t size)
 			if (sigismember(&blocked, forwarded[i]))
 				signal(forwarded[i], SIG_DFL);
 		sigprocmask(SIG_UNBLOCK, &blocked, NULL);
-		exec_command(cmd);
+		exec_command(path, cmd);
 	}
 	if (pid > 0)
 		child_pid = pid;
@@ -564,19 +649,73 @@ static int prepare(struct run_opts *o, struct options *opt)
 
 	if ((ret = export_options(o)) != 0 || (ret = check_settings(opt)) != 0)
 		return ret;
-	if (!find_library(lib, sizeof(lib))) {
-		cli_error("cannot find " LIB_NAME " next to this program or in " LIBDIR);
-		return EXIT_USAGE;
-	}
-	if ((ret = set_preload(lib)) != 0)
+	if ((ret = find_library(o->library, lib, sizeof(lib))) != 0 ||
+	    (ret = set_preload(lib)) != 0)
 		return ret;
-	/* (--fail-on-latch opens it anyway, and may need a private one) */
-	if (opt->state_mode == STATE_DIR && !o->fail_on_latch &&
+	/* (--fail-on-latch opens it anyway, and may need a private one; a dry
+	 * run creates nothing) */
+	if (opt->state_mode == STATE_DIR && !o->fail_on_latch && !o->dry_run &&
 	    (ret = check_state_folder(opt)) != 0)
 		return ret;
-	if (coverage_resolve(o->cmd[0], path, sizeof(path)))
+	if (o->path)
+		coverage_check(o->path);
+	else if (coverage_resolve(o->cmd[0], path, sizeof(path)))
 		coverage_check(path);
 	return 0;
+}
+
+/* s as one shell word: as is when safe, else in single quotes. */
+static void print_shell_word(const char *s)
+{
+	static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				   "0123456789%+,-./:@_";
+
+	if (*s && s[strspn(s, safe)] == '\0') {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('\'');
+	for (; *s; s++)
+		if (*s == '\'')
+			fputs("'\\''", stdout); /* end the quote, a quoted ', reopen */
+		else
+			putchar(*s);
+	putchar('\'');
+}
+
+static void print_assignment(const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+
+	printf("%.*s=", (int)(eq - entry), entry);
+	print_shell_word(eq + 1);
+	fputs(" \\\n", stdout);
+}
+
+/*
+ * --dry-run: what would run, as a shell command: the variables the library
+ * and the loader read (LD_PRELOAD, every STICKYSYNC_*), one a line, then
+ * CMD.  Pasted into sh, it runs the same thing.
+ */
+static void print_dry_run(const struct run_opts *o, const struct options *opt)
+{
+	if (o->fail_on_latch)
+		printf("# --fail-on-latch: stickysync waits for this and exits %d if a file "
+		       "latched%s\n",
+		       EXIT_LATCHED,
+		       opt->state_mode == STATE_OFF
+			   ? "; the state is a private folder made for the run"
+			   : "");
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "LD_PRELOAD=", 11) == 0)
+			print_assignment(*e);
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "STICKYSYNC_", 11) == 0 && strchr(*e, '='))
+			print_assignment(*e);
+	for (char **a = o->cmd; *a; a++) {
+		print_shell_word(*a);
+		putchar(a[1] ? ' ' : '\n');
+	}
 }
 
 int cmd_run(int argc, char **argv)
@@ -592,10 +731,72 @@ int cmd_run(int argc, char **argv)
 	free(o.inject); /* exported to the environment by now */
 	if (ret != 0)
 		return ret < 0 ? 0 : ret;
+	if (o.dry_run) {
+		print_dry_run(&o, &opt);
+		return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+	}
 	if (!o.fail_on_latch)
-		exec_command(o.cmd);
+		exec_command(NULL, o.cmd);
 	if ((ret = watch_start(&w, &opt)) != 0)
 		return ret;
-	ret = spawn_and_wait(o.cmd, how, sizeof(how));
+	ret = spawn_and_wait(NULL, o.cmd, how, sizeof(how));
 	return watch_finish(&w, o.cmd[0], ret, how);
+}
+
+/* ---- running as a link named after a program ------------------------------ */
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/*
+ * The first file called name in a folder of PATH that is executable and is
+ * not this command (a link to it, symbolic or hard, would run it again).
+ */
+static bool find_program_past_self(const char *name, char *out, size_t size)
+{
+	char def[256];
+	const char *path = getenv("PATH");
+	struct stat self, st;
+
+	if (stat("/proc/self/exe", &self) != 0)
+		return false;
+	if (!path) {
+		confstr(_CS_PATH, def, sizeof(def));
+		path = def;
+	}
+	for (;;) {
+		size_t n = strcspn(path, ":");
+		int len = snprintf(out, size, "%.*s/%s", (int)(n ? n : 1), n ? path : ".", name);
+
+		if (len > 0 && (size_t)len < size && stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+		    !same_file(&st, &self) && faccessat(AT_FDCWD, out, X_OK, AT_EACCESS) == 0)
+			return true;
+		if (!path[n])
+			return false;
+		path += n + 1;
+	}
+}
+
+int cmd_run_link(int argc, char **argv)
+{
+	static struct options opt;
+	struct run_opts o = {.cmd = argv};
+	const char *slash = strrchr(argv[0], '/');
+	const char *name = slash ? slash + 1 : argv[0];
+	char path[PATH_MAX];
+	int ret;
+
+	(void)argc;
+	if (!find_program_past_self(name, path, sizeof(path))) {
+		cli_error("%s: no program of that name on PATH but links to stickysync (a link "
+			  "named after a program runs that program: see stickysync(1))",
+			  name);
+		return EXIT_NOTFOUND;
+	}
+	o.path = path;
+	if ((ret = prepare(&o, &opt)) != 0)
+		return ret;
+	exec_command(o.path, o.cmd);
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /* stickysync status, ack and prune: the operator's side of the latch table. */
 #include <errno.h>
 #include <fcntl.h>

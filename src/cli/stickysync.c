@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * stickysync: run a command with libstickysync.so preloaded, and inspect or
  * acknowledge the latches it recorded.  See stickysync(1).
@@ -34,6 +35,9 @@ static const char usage_text[] =
     "  --state DIR       the state folder holding the shared latch table, or off\n"
     "  --inject RULE     inject faults (repeatable), e.g. op=fsync,path=*.db,nth=2\n"
     "  --fail-on-latch   exit 74 when a file latched during the run, after a table\n"
+    "  --library PATH    preload this library (default: STICKYSYNC_LIBRARY, else the\n"
+    "                    one next to stickysync, else the installed one)\n"
+    "  --dry-run         print the environment and command, run nothing\n"
     "status: list unacknowledged latches (--all: also acknowledged ones; --json).\n"
     "ack: acknowledge the latches of PATH... (or --all) on the operator's behalf;\n"
     "  fds opened before the loss stay latched.\n"
@@ -43,6 +47,8 @@ static const char usage_text[] =
     "Exit status: run: CMD's (128+N if killed by signal N, 127 not found, 126 not\n"
     "executable), 74 with --fail-on-latch when a file latched; 2 bad arguments;\n"
     "1 a failed status, ack or prune.  STICKYSYNC_STATE is honoured like --state.\n"
+    "A link to stickysync named after a program (ln -s /usr/bin/stickysync\n"
+    "~/bin/sqlite3) runs the next program of that name on PATH, as run would.\n"
     "See stickysync(1) and libstickysync(7).\n";
 
 static void vmessage(const char *kind, const char *fmt, va_list ap)
@@ -173,6 +179,15 @@ static int version(void)
 	return 0;
 }
 
+/* A name not starting with "stickysync" is a link named after a program. */
+static bool called_through_link(const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+	const char *name = slash ? slash + 1 : argv0;
+
+	return *name && strncmp(name, "stickysync", strlen("stickysync")) != 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -186,6 +201,8 @@ int main(int argc, char **argv)
 	};
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	if (argc > 0 && called_through_link(argv[0]))
+		return cmd_run_link(argc, argv);
 	if (!cmd)
 		return cli_usage("missing command: run, status, ack or prune");
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * Shared by the libFuzzer targets (test/fuzz/fuzz_*.c).  Each target feeds
  * one parser arbitrary bytes; besides what the sanitizers catch, a target

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 #
 # Fuzz targets (libFuzzer, Debian's clang) for every parser: STICKYSYNC_INJECT
 # rules, configuration values, the state file, the command's ELF and #!

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * The command's option parsers (parse_run_args, parse_admin_args), in
  * process: they return instead of exiting.  The input is byte 0 (the

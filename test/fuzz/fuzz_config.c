@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * Configuration values: config_load with a lookup fed from the input.  The
  * input is byte 0 (bit 0: root; bits 1-7 and byte 1: which variables are

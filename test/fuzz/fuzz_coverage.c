@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * The command's ELF and #! reader (src/cli/coverage.c): the input is the
  * content of an executable file, read through a path as `stickysync run`

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * STICKYSYNC_INJECT rules: inject_parse, then inject_decide and
  * inject_records on a few paths.  The input is the rules, optionally

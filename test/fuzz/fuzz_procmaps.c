@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * /proc/self/maps lines: procmaps_line_maps, for addresses in and around the
  * range the line names, into path buffers of several sizes.  The input is

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * A state file of arbitrary bytes.  The table is attached twice, as the
  * library and the command do: latchtab_attach on a heap buffer of exactly

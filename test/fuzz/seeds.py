@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 """Write the seed corpora, test/fuzz/corpus/TARGET/NAME: a handful of
 meaningful inputs per target, in the input format its fuzz_TARGET.c
 describes.  Run from anywhere; the files are committed, so this only needs

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * A library whose constructor writes and syncs a file twice: with the
  * program linked against it, this runs before the preloaded shim's own

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * A test-only fault injector, preloaded AFTER libstickysync.so so that the
  * shim's RTLD_NEXT reaches it instead of libc: it stands in for a kernel that

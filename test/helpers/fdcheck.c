@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * fdcheck MODE DIR: who owns an fd table entry, checked through the real
  * library with the test fault injector preloaded after it

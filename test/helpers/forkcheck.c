@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * forkcheck MODE DIR ...: the shim must never hang the program it protects,
  * whatever STICKYSYNC_INJECT says.

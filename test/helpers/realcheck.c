@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * realcheck DIR: the resolution of real functions (src/real.c), linked in
  * directly.  A name with no next definition resolves to its fallback, which

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * ssprobe: runs a script of file operations given as arguments and prints
  * one line per call with its result, for the integration tests.

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * wrapcheck MODE DIR: checks of wrapper hygiene that a script cannot make.
  *

@@ -4,6 +4,9 @@
 #
 # Environment from test/test.mk: BUILD (build folder), LIB (the shim),
 # FAULTLIB (the test fault injector preloaded after the shim).
+# TEST_INSTALLED=1 tests the installed packages instead: LIB is the
+# library the dynamic loader finds by its bare name, CLI the stickysync on
+# PATH, and BUILD holds only the test helpers (make test-helpers).
 
 set -u
 : "${BUILD:=build}"
@@ -14,6 +17,12 @@ LIB=$(readlink -f "$LIB")
 FAULTLIB=$(readlink -f "$FAULTLIB")
 PROBE="$TOP/$BUILD/test/ssprobe"
 CLI="$TOP/$BUILD/stickysync"
+if [ "${TEST_INSTALLED:-}" = 1 ]; then
+	LIB=$(LD_PRELOAD=libstickysync.so ldd /bin/true 2>/dev/null | awk '$1 == "libstickysync.so" { print $3 }')
+	CLI=$(command -v stickysync)
+	[ -n "$LIB" ] && [ -n "$CLI" ] || { echo "no installed libstickysync.so or stickysync" >&2; exit 1; }
+	LIB=$(readlink -f "$LIB")
+fi
 
 pass=0 fail=0 skip=0
 failed_names=()

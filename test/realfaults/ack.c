@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * Recovering from a latch: the loss is acknowledged through a descriptor
  * opened after it (by someone who knows the file must be rebuilt), never

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * A write on an O_DSYNC descriptor is a write plus a sync (LMDB makes its meta
  * page durable this way; dd oflag=dsync too).  When its writeback fails the

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * Who gets told about a writeback error?  The kernel keeps one error cursor
  * per open file description (errseq_t): each description hears about an error

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 #
 # Thin-provisioned filesystem fixtures for the real-fault tests.
 #

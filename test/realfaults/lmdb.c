@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * LMDB on a thin fixture, one process per run, as an application restarted
  * after an error would be:

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * msync(MS_SYNC) of a shared mapping (LMDB with MDB_WRITEMAP): the data never
  * passes through write(), and msync takes an address, not an fd.  Its failure

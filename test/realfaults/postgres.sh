@@ -1,5 +1,6 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 #
 # PostgreSQL scenarios of the real-fault driver (sourced by run.sh, whose
 # helpers they use).  A tablespace lives on the thin filesystem; the cluster

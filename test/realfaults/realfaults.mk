@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 #
 # Real-fault tests: thin-provisioned loop filesystems, the real kernel, real
 # programs (see docs/REALFAULTS.md).  Included by the top Makefile, which

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * One operation on a file, in a process of its own: what an unrelated program
  * (a PostgreSQL checkpointer, an operator's tool) would do later.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 #
 # Real-fault driver: runs every scenario on thin-provisioned ext4, xfs and
 # btrfs fixtures, once without the shim ("linux": what the kernel returned)

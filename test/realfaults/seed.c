@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * The seed thread's Time 0-5 sequence (qemu-block, 2016-04-20), on a thin
  * fixture:

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * xfstests generic/487 shape: data is written, then sync(2) (the `sync`
  * command) writes it back and fails, and nobody is told.  A program that opens

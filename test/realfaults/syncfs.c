@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * syncfs(2) flushes every file of a filesystem and (since Linux 5.8) reports
  * a writeback error once per open file description.  A failed syncfs means

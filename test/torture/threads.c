@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * Threads torture: many threads open, dup, write, fsync, close and
  * acknowledge, on files of their own and on shared ones, while chosen files

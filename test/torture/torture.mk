@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Copyright (C) 2026 The stickysync authors
 #
 # Torture suites (issue 8); included by the top Makefile, which provides
 # BUILD, CC, CFLAGS, LDFLAGS, CORE_SRCS, Q and say.

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <string.h>

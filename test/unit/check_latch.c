@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /*
  * The latch logic driven directly, as the wrappers would: each test is a
  * forked process (CK_FORK) with its own runtime.

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
 /* The unit tests of the core modules, linked without LD_PRELOAD. */
 #define _GNU_SOURCE
 #include <stdio.h>
