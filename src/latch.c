@@ -181,6 +181,11 @@ static bool claim_init(void)
 {
 	int self = (int)gettid();
 
+	/* A child of vfork borrows its parent's memory, where a thread of the
+	 * parent may be running init (and looks absent from here): it neither
+	 * starts init nor waits, and runs with what is set up. */
+	if (fd_in_vfork_child())
+		return false;
 	for (;;) {
 		int state = 0;
 
@@ -207,12 +212,17 @@ void latch_init(void)
 {
 	static struct options opt; /* too large for a small thread stack */
 
-	if (__atomic_load_n(&latch_init_state, __ATOMIC_ACQUIRE) == LATCH_INIT_DONE ||
-	    !claim_init())
+	int saved;
+
+	if (__atomic_load_n(&latch_init_state, __ATOMIC_ACQUIRE) == LATCH_INIT_DONE)
 		return;
-	config_load(&opt, env_lookup, geteuid() == 0);
-	setup(&opt);
-	init_done();
+	saved = errno; /* wrappers call this on their way to a success */
+	if (claim_init()) {
+		config_load(&opt, env_lookup, geteuid() == 0);
+		setup(&opt);
+		init_done();
+	}
+	errno = saved;
 }
 
 void latch_init_with(const struct options *o)

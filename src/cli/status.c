@@ -220,14 +220,23 @@ static int acknowledge_list(struct latchtab *t, const struct rec_list *l)
 	int n = 0;
 
 	for (size_t i = 0; i < l->n; i++) {
+		bool newer = false;
+
 		if (record_acked(&l->v[i]))
 			continue;
 		/* 0 when an earlier record of the same key already took it.
 		 * Only the loss listed: one that happened since stays. */
 		if (latchtab_acknowledge(t, &l->v[i].key, l->v[i].latch_seq, latchtab_next_seq(t),
-					 now_ns(), NULL) > 0) {
+					 now_ns(), &newer) > 0) {
 			report_ack(&l->v[i]);
 			n++;
+		} else if (newer) {
+			char subject[REC_PATH_MAX + 64];
+
+			record_subject(&l->v[i], subject, sizeof(subject));
+			cli_warn("%s: lost data again while being acknowledged; still latched "
+				 "(run stickysync status)",
+				 subject);
 		}
 	}
 	return n;
