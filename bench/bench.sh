@@ -62,13 +62,20 @@ OPS="write pwrite pwrite4k writev fsync fdatasync openclose dupclose pipeclose s
 target_sys() {
 	case $1 in
 	fsync | fdatasync) echo 1 ;;
+	sfrclose) echo 1 ;; # its range sync, judged like an fsync; the close adds none
 	*) echo 0 ;;
 	esac
 }
+# pipeclose and sockclose are a write and two closes (300 per close pair);
+# sfrclose an open, a write, a range sync and a close (openclose + write +
+# fsync, and the sync of a fresh fd is judged in full when others are
+# latched).
 target_ir() {
 	case $1 in
 	write | pwrite | pwrite4k | writev) echo 30 ;;
 	fsync | fdatasync) echo 400 ;;
+	pipeclose | sockclose) echo 450 ;;
+	sfrclose) echo 1000 ;;
 	*) echo 300 ;;
 	esac
 }
