@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "gate.h"
 #include "latch.h"
 #include "real.h"
 
@@ -19,7 +20,7 @@ EXPORT int close(int fd)
 {
 	struct close_ctx c;
 
-	latch_close_prepare(fd, false, &c);
+	latch_close_prepare(fd, false, gate_close_error(fd), &c);
 	return latch_close_result(fd, OP_CLOSE, &c, REAL(close)(fd));
 }
 
@@ -33,7 +34,7 @@ EXPORT int fclose(FILE *fp)
 		return REAL(fclose)(fp);
 	/* stdio's own writes bypass the write wrappers: any stream open for
 	 * writing may have written, and may lose it at close. */
-	latch_close_prepare(fd, __fwritable(fp), &c);
+	latch_close_prepare(fd, __fwritable(fp), gate_close_error(fd), &c);
 	ret = REAL(fclose)(fp);
 	return latch_close_result(fd, OP_FCLOSE, &c, ret);
 }
