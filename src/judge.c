@@ -267,6 +267,11 @@ clean:
 	return ret;
 }
 
+bool latch_range_durable(int64_t off, int64_t n, unsigned int flags)
+{
+	return (flags & SYNC_FILE_RANGE_WAIT_AFTER) && off == 0 && n == 0;
+}
+
 int latch_syncfs_result(int fd, int ret)
 {
 	int saved = errno;

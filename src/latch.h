@@ -24,6 +24,9 @@
  * the fd's writes so far are on the storage (not so for a sync_file_range
  * that does not wait, or covers part of the file). */
 int latch_sync_result(int fd, uint32_t gen, enum op op, bool durable, int ret);
+/* Is a successful sync_file_range(fd, off, n, flags) a sync of the fd's
+ * writes so far?  Only when it waits for the writeback of the whole file. */
+bool latch_range_durable(int64_t off, int64_t n, unsigned int flags);
 int latch_syncfs_result(int fd, int ret);
 int latch_msync_result(void *addr, size_t len, int flags, int ret);
 
