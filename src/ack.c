@@ -58,11 +58,11 @@ static int api_judge(int fd, uint32_t *gen, struct file_key *key, struct verdict
 {
 	latch_init();
 	*gen = fd_gen(fd);
-	if (fd_key_fresh(fd, gen, key) != 0) {
+	if (judge_fd_key(fd, gen, key) != 0) {
 		errno = EBADF;
 		return -1;
 	}
-	judge(fd, *gen, key, v);
+	judge_verdict(fd, *gen, key, v);
 	return 0;
 }
 
@@ -124,7 +124,7 @@ int latch_status_fd(int fd, struct stickysync_status *st)
 
 	if (api_judge(fd, &gen, &key, &v) != 0)
 		return -1;
-	lookup_both(&key, &view);
+	judge_lookup(&key, &view);
 	memset(st, 0, sizeof(*st));
 	st->fd_latched = v.witness;
 	st->file_latched = view.active;
@@ -132,7 +132,7 @@ int latch_status_fd(int fd, struct stickysync_status *st)
 	if (!latchtab_view_record(&view, &rec)) {
 		if (!v.latched)
 			return 0;
-		verdict_record(&v, &rec);
+		judge_verdict_record(&v, &rec);
 	}
 	st->error = rec.error;
 	st->when_ns = rec.when_ns;

@@ -32,7 +32,7 @@ static void merge_view(struct latch_view *into, const struct latch_view *v)
 	into->found = true;
 }
 
-void lookup_both(const struct file_key *key, struct latch_view *v)
+static void lookup_both(const struct file_key *key, struct latch_view *v)
 {
 	struct latch_view lv;
 
@@ -62,7 +62,7 @@ static void judge_view(int fd, uint32_t gen, const struct latch_view *view, stru
 	v->witness |= witness;
 }
 
-void judge(int fd, uint32_t gen, struct file_key *key, struct verdict *v)
+static void judge(int fd, uint32_t gen, struct file_key *key, struct verdict *v)
 {
 	struct latch_view view;
 	struct file_key fs;
@@ -94,7 +94,7 @@ void judge(int fd, uint32_t gen, struct file_key *key, struct verdict *v)
 }
 
 /* What to say about the latch behind a verdict. */
-void verdict_record(const struct verdict *v, struct latch_record *rec)
+static void verdict_record(const struct verdict *v, struct latch_record *rec)
 {
 	if (latchtab_view_record(&v->view, rec))
 		return;
@@ -168,7 +168,7 @@ static int refuse(int fd, uint32_t gen, enum op op, const struct verdict *v, int
 /* fd's identity, read from the kernel; the fd table entry is checked
  * against it and caches it.  *gen follows the entry if the number turns
  * out to have been reused behind the shim's back. */
-int fd_key_fresh(int fd, uint32_t *gen, struct file_key *key)
+static int fd_key_fresh(int fd, uint32_t *gen, struct file_key *key)
 {
 	if (key_from_fd(fd, key) != 0)
 		return -1;
@@ -267,10 +267,7 @@ clean:
 	return ret;
 }
 
-bool latch_range_durable(int64_t off, int64_t n, unsigned int flags)
-{
-	return (flags & SYNC_FILE_RANGE_WAIT_AFTER) && off == 0 && n == 0;
-}
+_Static_assert(LATCH_SFR_WAIT_AFTER == SYNC_FILE_RANGE_WAIT_AFTER, "latch.h's copy of the flag");
 
 int latch_syncfs_result(int fd, int ret)
 {
@@ -482,4 +479,26 @@ int latch_msync_result(void *addr, size_t len, int flags, int ret)
 	v.latched = true;
 	v.view = view;
 	return refuse(-1, 0, OP_MSYNC, &v, ret, saved);
+}
+
+/* ---- for the rest of the latch layer (judge.h) ---------------------------- */
+
+void judge_verdict(int fd, uint32_t gen, struct file_key *key, struct verdict *v)
+{
+	judge(fd, gen, key, v);
+}
+
+void judge_lookup(const struct file_key *key, struct latch_view *v)
+{
+	lookup_both(key, v);
+}
+
+void judge_verdict_record(const struct verdict *v, struct latch_record *rec)
+{
+	verdict_record(v, rec);
+}
+
+int judge_fd_key(int fd, uint32_t *gen, struct file_key *key)
+{
+	return fd_key_fresh(fd, gen, key);
 }

@@ -22,13 +22,13 @@ struct verdict {
 };
 
 /* Judge key through fd (-1: no fd) in its lifetime gen. */
-void judge(int fd, uint32_t gen, struct file_key *key, struct verdict *v);
+void judge_verdict(int fd, uint32_t gen, struct file_key *key, struct verdict *v);
 /* The newer of key's records in the shared and local tables. */
-void lookup_both(const struct file_key *key, struct latch_view *v);
+void judge_lookup(const struct file_key *key, struct latch_view *v);
 /* What to say about the latch behind a verdict. */
-void verdict_record(const struct verdict *v, struct latch_record *rec);
+void judge_verdict_record(const struct verdict *v, struct latch_record *rec);
 /* fd's identity from the kernel, checked against (and cached in) its
  * entry; *gen follows the entry. */
-int fd_key_fresh(int fd, uint32_t *gen, struct file_key *key);
+int judge_fd_key(int fd, uint32_t *gen, struct file_key *key);
 
 #endif

@@ -4,9 +4,9 @@
  * The latch layer's contract: what a sync, write or close result means,
  * given the policy and what is latched.  Wrappers (and the gate) hand every
  * result here and return what comes back; errno is the real call's unless
- * the result is changed.  judge.c judges syncs, writes, failstop I/O and
- * msync; record.c records failures and closes; ack.c acknowledges and
- * answers the status API; runtime.c sets up what they share.
+ * the result is changed.  judge.c judges syncs, writes, closes, failstop
+ * I/O and msync; record.c records failures; ack.c acknowledges and answers
+ * the status API; runtime.c sets up what they share.
  */
 #ifndef STICKYSYNC_LATCH_H
 #define STICKYSYNC_LATCH_H
@@ -26,7 +26,11 @@
 int latch_sync_result(int fd, uint32_t gen, enum op op, bool durable, int ret);
 /* Is a successful sync_file_range(fd, off, n, flags) a sync of the fd's
  * writes so far?  Only when it waits for the writeback of the whole file. */
-bool latch_range_durable(int64_t off, int64_t n, unsigned int flags);
+#define LATCH_SFR_WAIT_AFTER 4u /* SYNC_FILE_RANGE_WAIT_AFTER, checked in judge.c */
+static inline bool latch_range_durable(int64_t off, int64_t n, unsigned int flags)
+{
+	return (flags & LATCH_SFR_WAIT_AFTER) && off == 0 && n == 0;
+}
 int latch_syncfs_result(int fd, int ret);
 int latch_msync_result(void *addr, size_t len, int flags, int ret);
 

@@ -160,14 +160,3 @@ void record_failure(int fd, uint32_t gen, const struct file_key *key, enum op op
 	if (rt.opt.policy == POLICY_ABORT)
 		abort();
 }
-
-bool record_not_applicable(int err)
-{
-	return err == EBADF || err == EINVAL || err == EINTR || err == ENOSYS ||
-	       err == EOPNOTSUPP || err == ENOTSUP;
-}
-
-bool record_error_latches(int err)
-{
-	return err == EIO || err == ENOSPC || err == EDQUOT;
-}

@@ -8,6 +8,7 @@
 #ifndef STICKYSYNC_RECORD_H
 #define STICKYSYNC_RECORD_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -38,9 +39,17 @@ const char *op_name(enum op op);
 void record_failure(int fd, uint32_t gen, const struct file_key *key, enum op op, int err,
 		    const char *path);
 /* An error that says nothing about the file's data (EBADF, EINVAL, ...). */
-bool record_not_applicable(int err);
+static inline bool record_not_applicable(int err)
+{
+	return err == EBADF || err == EINVAL || err == EINTR || err == ENOSYS ||
+	       err == EOPNOTSUPP || err == ENOTSUP;
+}
+
 /* A write or close error that means data was lost (EIO, ENOSPC, EDQUOT). */
-bool record_error_latches(int err);
+static inline bool record_error_latches(int err)
+{
+	return err == EIO || err == ENOSPC || err == EDQUOT;
+}
 /* Wall-clock time, as records keep it. */
 int64_t record_now_ns(void);
 

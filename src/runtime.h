@@ -23,10 +23,14 @@ struct runtime {
 	struct latchtab local;	/* in-process latches: STICKYSYNC_STATE=off, or overflow */
 };
 
-extern struct runtime rt;
-/* Non-zero when reads and writes must pass through latch_io_gate (failstop)
- * or the fault injector; read on the hot path. */
-extern int io_gate;
+/* Hidden, as their definitions are (-fvisibility=hidden): the other files
+ * of the library then reach them directly, not through the GOT. */
+#define RUNTIME_HIDDEN __attribute__((visibility("hidden")))
+
+extern struct runtime rt RUNTIME_HIDDEN;
+/* Non-zero when calls must pass through the gate (gate.h: failstop, the
+ * fault injector); read on the hot path. */
+extern int io_gate RUNTIME_HIDDEN;
 
 /* Idempotent; safe to call from any wrapper, also before the constructor. */
 void latch_init(void);
@@ -54,7 +58,7 @@ static inline uint64_t latch_seq_now(void)
 }
 
 /* 0: not started; LATCH_INIT_DONE; else the tid of the thread running it. */
-extern int latch_init_state;
+extern int latch_init_state RUNTIME_HIDDEN;
 #define LATCH_INIT_DONE (-1)
 
 /* Is anything latched?  Initialises first if need be: a sync from another
