@@ -368,3 +368,8 @@ void fd_path(int fd, char *buf, size_t size)
 	n = readlink(link, buf, size - 1);
 	buf[n > 0 ? n : 0] = '\0';
 }
+
+bool fd_fcntl_dups(int cmd)
+{
+	return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC;
+}

@@ -204,6 +204,17 @@ void fd_install_open(int fd, uint64_t seq, int oflags);
  * chosen: the caller named newfd (dup2, dup3), rather than taking the
  * lowest free number (dup, F_DUPFD). */
 void fd_install_dup(int oldfd, int newfd, bool chosen);
+/* Does fcntl's cmd make a new fd (F_DUPFD, F_DUPFD_CLOEXEC)? */
+bool fd_fcntl_dups(int cmd);
+
+/* A dup-family call on oldfd returned ret; dups: it makes a new fd.  The
+ * errno is untouched: the fd table makes no failing call. */
+static inline int fd_dup_result(int oldfd, int ret, bool dups, bool chosen)
+{
+	if (dups && ret >= 0)
+		fd_install_dup(oldfd, ret, chosen);
+	return ret;
+}
 
 /*
  * A table sequence number S such that the description on fd (lifetime gen)

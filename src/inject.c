@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "undo.h"
 
 struct inject_rules inject_rules;
 static bool active, loses;
@@ -298,7 +297,7 @@ bool inject_records(const struct inject_rules *rules, const char *path)
 	return false;
 }
 
-void inject_setup(const char *spec, size_t memory, const char *tmpdir)
+void inject_setup(const char *spec)
 {
 	char err[320];
 
@@ -314,8 +313,6 @@ void inject_setup(const char *spec, size_t memory, const char *tmpdir)
 	active = inject_rules.n > 0;
 	for (int i = 0; i < inject_rules.n; i++)
 		loses |= inject_rules.rule[i].lose != LOSE_KEEP;
-	if (loses)
-		undo_setup(memory, tmpdir);
 }
 
 bool inject_active(void)

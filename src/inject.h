@@ -78,8 +78,9 @@ bool inject_rule_matches(const struct inject_rule *r, const char *path);
 bool inject_records(const struct inject_rules *rules, const char *path);
 
 /* The library's rule set (from STICKYSYNC_INJECT), set up at init. */
-/* memory and tmpdir: where lose= keeps recorded bytes (see undo.h). */
-void inject_setup(const char *spec, size_t memory, const char *tmpdir);
+/* Parse STICKYSYNC_INJECT's spec into inject_rules.  The caller sets up
+ * the undo store (undo.h) when inject_loses(). */
+void inject_setup(const char *spec);
 bool inject_active(void);
 /* Is there a lose=old|zero rule?  Only then is the undo store used. */
 bool inject_loses(void);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Copyright (C) 2026 The stickysync authors */
 /*
- * The latch: what a sync, write or close result means, given the policy and
- * what is latched.  Wrappers hand every result here and return what comes
- * back; errno is the real call's unless the result is changed.
+ * The latch layer's contract: what a sync, write or close result means,
+ * given the policy and what is latched.  Wrappers (and the gate) hand every
+ * result here and return what comes back; errno is the real call's unless
+ * the result is changed.  judge.c judges syncs, writes, closes, failstop
+ * I/O and msync; record.c records failures; ack.c acknowledges and answers
+ * the status API; runtime.c sets up what they share.
  */
 #ifndef STICKYSYNC_LATCH_H
 #define STICKYSYNC_LATCH_H
@@ -12,86 +15,22 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "config.h"
 #include "fdtable.h"
-#include "latchtab.h"
-
-enum op {
-	OP_FSYNC,
-	OP_FDATASYNC,
-	OP_SYNC_FILE_RANGE,
-	OP_MSYNC,
-	OP_SYNCFS,
-	OP_SYNC,
-	OP_WRITE,
-	OP_PWRITE,
-	OP_WRITEV,
-	OP_PWRITEV,
-	OP_FTRUNCATE,
-	OP_READ,
-	OP_CLOSE,
-	OP_FCLOSE,
-	OP_COUNT,
-};
-
-const char *op_name(enum op op);
-
-/* The process-wide runtime, set up once by latch_init. */
-struct runtime {
-	struct options opt;
-	struct latchtab shared; /* hdr NULL when there is none */
-	struct latchtab local;	/* in-process latches: STICKYSYNC_STATE=off, or overflow */
-};
-
-extern struct runtime rt;
-/* Non-zero when reads and writes must pass through latch_io_gate (failstop)
- * or the fault injector; read on the hot path. */
-extern int io_gate;
-
-/* Idempotent; safe to call from any wrapper, also before the constructor. */
-void latch_init(void);
-/* Another copy of the library, loaded first, does the work: this one
- * changes no result, reports nothing and shares nothing, or it would latch
- * files again on the other copy's own refusals.  why is said once. */
-void latch_make_passive(const char *why);
-/* Set up from explicit options instead of the environment (unit tests). */
-void latch_init_with(const struct options *o);
-
-/* The table that numbers fds and latches: the shared one, unless this
- * process may not write it; then its own, numbered from above the shared
- * one's sequence number (see setup_shared). */
-static inline struct latchtab *latch_seq_table(void)
-{
-	return rt.shared.hdr && !rt.shared.readonly ? &rt.shared : &rt.local;
-}
-
-/* The sequence number to stamp on an fd about to be opened. */
-static inline uint64_t latch_seq_now(void)
-{
-	const struct latchtab *t = latch_seq_table();
-
-	return t->hdr ? latchtab_seq(t) : 0;
-}
-
-/* 0: not started; LATCH_INIT_DONE; else the tid of the thread running it. */
-extern int latch_init_state;
-#define LATCH_INIT_DONE (-1)
-
-/* Is anything latched?  Initialises first if need be: a sync from another
- * library's constructor must see the shared table too. */
-static inline bool latch_anything(void)
-{
-	if (__builtin_expect(
-		__atomic_load_n(&latch_init_state, __ATOMIC_ACQUIRE) != LATCH_INIT_DONE, 0))
-		latch_init();
-	return latchtab_any_live(&rt.shared) || latchtab_any_live(&rt.local);
-}
+#include "record.h"
+#include "runtime.h"
 
 /* A sync-family call on fd returned ret (errno set by it); gen is fd's
  * lifetime, sampled before the real call (fd_gen); durable: on success,
  * the fd's writes so far are on the storage (not so for a sync_file_range
  * that does not wait, or covers part of the file). */
 int latch_sync_result(int fd, uint32_t gen, enum op op, bool durable, int ret);
+/* Is a successful sync_file_range(fd, off, n, flags) a sync of the fd's
+ * writes so far?  Only when it waits for the writeback of the whole file. */
+#define LATCH_SFR_WAIT_AFTER 4u /* SYNC_FILE_RANGE_WAIT_AFTER, checked in judge.c */
+static inline bool latch_range_durable(int64_t off, int64_t n, unsigned int flags)
+{
+	return (flags & LATCH_SFR_WAIT_AFTER) && off == 0 && n == 0;
+}
 int latch_syncfs_result(int fd, int ret);
 int latch_msync_result(void *addr, size_t len, int flags, int ret);
 
@@ -126,7 +65,8 @@ struct close_ctx {
 	struct file_key key;
 	char path[REC_PATH_MAX];
 };
-void latch_close_prepare(int fd, bool writing, struct close_ctx *c);
+/* inject_error: the errno the gate fails this close with, or 0. */
+void latch_close_prepare(int fd, bool writing, int inject_error, struct close_ctx *c);
 int latch_close_result(int fd, enum op op, const struct close_ctx *c, int ret);
 
 /* The opened fd (ret) with its flags; seq was read before the call. */

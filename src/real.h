@@ -17,8 +17,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#define SYM(name, ret, params, fallback) \
-	extern ret(*real_##name) params; \
+#define SYM(name, ret, params, fallback, class) \
+	extern ret(*real_##name) params;        \
 	ret fallback params;
 #include "symbols.def"
 #undef SYM
@@ -46,7 +46,7 @@ bool real_first_copy(void);
 						     (void *)real_fallback_##name))
 
 /* real_fallback_NAME: the fallback of each symbol, by name. */
-#define SYM(name, ret, params, fallback) extern ret(*const real_fallback_##name) params;
+#define SYM(name, ret, params, fallback, class) extern ret(*const real_fallback_##name) params;
 #include "symbols.def"
 #undef SYM
 

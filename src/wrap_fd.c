@@ -11,31 +11,22 @@
 #include <stdio_ext.h>
 #include <unistd.h>
 
-#include "export.h"
-#include "latch.h"
-#include "real.h"
+#include "wrap.h"
 
 EXPORT int close(int fd)
 {
-	struct close_ctx c;
-
-	latch_close_prepare(fd, false, &c);
-	return latch_close_result(fd, OP_CLOSE, &c, REAL(close)(fd));
+	WRAP_CLOSE(close, OP_CLOSE, fd, false, (fd));
 }
 
 EXPORT int fclose(FILE *fp)
 {
 	int fd = fileno(fp);
-	struct close_ctx c;
-	int ret;
 
 	if (fd < 0)
 		return REAL(fclose)(fp);
 	/* stdio's own writes bypass the write wrappers: any stream open for
 	 * writing may have written, and may lose it at close. */
-	latch_close_prepare(fd, __fwritable(fp), &c);
-	ret = REAL(fclose)(fp);
-	return latch_close_result(fd, OP_FCLOSE, &c, ret);
+	WRAP_CLOSE(fclose, OP_FCLOSE, fd, __fwritable(fp), (fp));
 }
 
 /* The directory stream's fd is closed inside libc. */
@@ -65,18 +56,9 @@ EXPORT void closefrom(int lowfd)
 	REAL(closefrom)(lowfd);
 }
 
-/* newfd's old description, if any, is closed by the call itself. */
-/* (errno is untouched: the fd table makes no failing call) */
-static int duplicated(int oldfd, int ret, bool chosen)
-{
-	if (ret >= 0)
-		fd_install_dup(oldfd, ret, chosen);
-	return ret;
-}
-
 EXPORT int dup(int oldfd)
 {
-	return duplicated(oldfd, REAL(dup)(oldfd), false);
+	WRAP_DUP(dup, oldfd, true, false, (oldfd));
 }
 
 EXPORT int dup2(int oldfd, int newfd)
@@ -84,19 +66,12 @@ EXPORT int dup2(int oldfd, int newfd)
 	/* newfd is never free during the call: its old description is
 	 * replaced atomically, so the entry moves to the new one after it, and
 	 * a call that fails leaves it as it was. */
-	return duplicated(oldfd, REAL(dup2)(oldfd, newfd), true);
+	WRAP_DUP(dup2, oldfd, true, true, (oldfd, newfd));
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	return duplicated(oldfd, REAL(dup3)(oldfd, newfd, flags), true);
-}
-
-static int fcntl_result(int fd, int cmd, int ret)
-{
-	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
-		return duplicated(fd, ret, false);
-	return ret;
+	WRAP_DUP(dup3, oldfd, true, true, (oldfd, newfd, flags));
 }
 
 /*
@@ -117,7 +92,7 @@ EXPORT int fcntl(int fd, int cmd, ...)
 	void *arg;
 
 	FCNTL_ARG(cmd, arg);
-	return fcntl_result(fd, cmd, REAL(fcntl)(fd, cmd, arg));
+	WRAP_DUP(fcntl, fd, fd_fcntl_dups(cmd), false, (fd, cmd, arg));
 }
 
 EXPORT int fcntl64(int fd, int cmd, ...)
@@ -125,5 +100,5 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 	void *arg;
 
 	FCNTL_ARG(cmd, arg);
-	return fcntl_result(fd, cmd, REAL(fcntl64)(fd, cmd, arg));
+	WRAP_DUP(fcntl64, fd, fd_fcntl_dups(cmd), false, (fd, cmd, arg));
 }

@@ -11,10 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "export.h"
-#include "gate.h"
-#include "latch.h"
-#include "real.h"
+#include "wrap.h"
 
 /* The _FORTIFY_SOURCE entry points; libc's headers do not declare them. */
 int __open_2(const char *path, int flags);
@@ -33,22 +30,12 @@ int __openat64_2(int dirfd, const char *path, int flags);
 		}                                                            \
 	} while (0)
 
-/* The injector must see a truncating open before it destroys the content
- * that lose=old would put back. */
-#define OPEN_CALL(dirfd, path, flags, call)             \
-	do {                                            \
-		uint64_t seq_ = latch_seq_now();        \
-		if (__builtin_expect(io_gate, 0))       \
-			gate_open(dirfd, path, flags);  \
-		return latch_opened(call, flags, seq_); \
-	} while (0)
-
 EXPORT int open(const char *path, int flags, ...)
 {
 	mode_t mode = 0;
 
 	TAKE_MODE(flags, mode);
-	OPEN_CALL(AT_FDCWD, path, flags, REAL(open)(path, flags, mode));
+	WRAP_OPEN(open, AT_FDCWD, path, flags, (path, flags, mode));
 }
 
 EXPORT int open64(const char *path, int flags, ...)
@@ -56,17 +43,17 @@ EXPORT int open64(const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	TAKE_MODE(flags, mode);
-	OPEN_CALL(AT_FDCWD, path, flags, REAL(open64)(path, flags, mode));
+	WRAP_OPEN(open64, AT_FDCWD, path, flags, (path, flags, mode));
 }
 
 EXPORT int __open_2(const char *path, int flags)
 {
-	OPEN_CALL(AT_FDCWD, path, flags, REAL(__open_2)(path, flags));
+	WRAP_OPEN(__open_2, AT_FDCWD, path, flags, (path, flags));
 }
 
 EXPORT int __open64_2(const char *path, int flags)
 {
-	OPEN_CALL(AT_FDCWD, path, flags, REAL(__open64_2)(path, flags));
+	WRAP_OPEN(__open64_2, AT_FDCWD, path, flags, (path, flags));
 }
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...)
@@ -74,7 +61,7 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	TAKE_MODE(flags, mode);
-	OPEN_CALL(dirfd, path, flags, REAL(openat)(dirfd, path, flags, mode));
+	WRAP_OPEN(openat, dirfd, path, flags, (dirfd, path, flags, mode));
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...)
@@ -82,27 +69,27 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	mode_t mode = 0;
 
 	TAKE_MODE(flags, mode);
-	OPEN_CALL(dirfd, path, flags, REAL(openat64)(dirfd, path, flags, mode));
+	WRAP_OPEN(openat64, dirfd, path, flags, (dirfd, path, flags, mode));
 }
 
 EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	OPEN_CALL(dirfd, path, flags, REAL(__openat_2)(dirfd, path, flags));
+	WRAP_OPEN(__openat_2, dirfd, path, flags, (dirfd, path, flags));
 }
 
 EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
-	OPEN_CALL(dirfd, path, flags, REAL(__openat64_2)(dirfd, path, flags));
+	WRAP_OPEN(__openat64_2, dirfd, path, flags, (dirfd, path, flags));
 }
 
 EXPORT int creat(const char *path, mode_t mode)
 {
-	OPEN_CALL(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, REAL(creat)(path, mode));
+	WRAP_OPEN(creat, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, (path, mode));
 }
 
 EXPORT int creat64(const char *path, mode_t mode)
 {
-	OPEN_CALL(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, REAL(creat64)(path, mode));
+	WRAP_OPEN(creat64, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, (path, mode));
 }
 
 /* fopen's "w" truncates. */

@@ -6,40 +6,22 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "export.h"
-#include "gate.h"
-#include "latch.h"
-#include "real.h"
-
-/* An injected failure skips the real call, as the kernel's own failure would
- * leave nothing more to write back. */
-#define SYNC_CALL(fd, op, call, durable_)                                      \
-	do {                                                                   \
-		uint32_t gen_ = fd_gen(fd);                                    \
-		bool durable = (durable_);                                     \
-		int ret_;                                                      \
-		if (__builtin_expect(io_gate, 0) && gate_sync(fd, op, &ret_))  \
-			return latch_sync_result(fd, gen_, op, durable, ret_); \
-		ret_ = (call);                                                 \
-		if (__builtin_expect(io_gate, 0) && ret_ == 0 && durable)      \
-			gate_synced(fd);                                       \
-		return latch_sync_result(fd, gen_, op, durable, ret_);         \
-	} while (0)
+#include "wrap.h"
 
 EXPORT int fsync(int fd)
 {
-	SYNC_CALL(fd, OP_FSYNC, REAL(fsync)(fd), 1);
+	WRAP_SYNC(fsync, fd, OP_FSYNC, true, (fd));
 }
 
 EXPORT int fdatasync(int fd)
 {
-	SYNC_CALL(fd, OP_FDATASYNC, REAL(fdatasync)(fd), 1);
+	WRAP_SYNC(fdatasync, fd, OP_FDATASYNC, true, (fd));
 }
 
 EXPORT int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags)
 {
-	SYNC_CALL(fd, OP_SYNC_FILE_RANGE, REAL(sync_file_range)(fd, off, n, flags),
-		  (flags & SYNC_FILE_RANGE_WAIT_AFTER) && off == 0 && n == 0);
+	WRAP_SYNC(sync_file_range, fd, OP_SYNC_FILE_RANGE, latch_range_durable(off, n, flags),
+		  (fd, off, n, flags));
 }
 
 EXPORT int syncfs(int fd)

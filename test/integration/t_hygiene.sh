@@ -63,4 +63,23 @@ test_real_programs_run_unchanged() {
 	expect_eq "$out" "$(printf 'line\nline')"
 }
 
+test_modules_include_each_other_without_a_cycle() {
+	out=$("$TOP/scripts/module-graph" "$TOP/src" 2>&1)
+	expect_line "$out" "module-graph: no cycle"
+	# and it can tell: two headers that include each other are a cycle
+	mkdir "$T/src"
+	printf '#include "b.h"\n' >"$T/src/a.h"
+	printf '#include "a.h"\n' >"$T/src/b.h"
+	if out=$("$TOP/scripts/module-graph" "$T/src" 2>&1); then
+		echo "    a cycle went unnoticed" >&2
+		return 1
+	fi
+	expect_grep "$out" "^module-graph: cycle"
+}
+
+test_no_library_source_over_600_lines() {
+	long=$(wc -l "$TOP"/src/*.c "$TOP"/src/*.h | awk '$2 != "total" && $1 > 600')
+	expect_eq "$long" ""
+}
+
 run_tests

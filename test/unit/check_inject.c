@@ -144,12 +144,12 @@ END_TEST
 /* Only a lose=old|zero rule brings the undo store (and its lock) into play. */
 START_TEST(only_lose_rules_use_the_undo_store)
 {
-	inject_setup("op=fsync;op=close,path=*.db,lose=keep", 0, "/tmp");
+	inject_setup("op=fsync;op=close,path=*.db,lose=keep");
 	ck_assert(inject_active());
 	ck_assert(!inject_loses());
-	inject_setup("op=fsync;op=close,path=*.db,lose=zero", 1 << 20, "/tmp");
+	inject_setup("op=fsync;op=close,path=*.db,lose=zero");
 	ck_assert(inject_loses());
-	inject_setup("", 0, "/tmp");
+	inject_setup("");
 	ck_assert(!inject_active());
 	ck_assert(!inject_loses());
 }

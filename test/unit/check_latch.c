@@ -197,7 +197,7 @@ START_TEST(close_failure_latches_written_file)
 	struct close_ctx c;
 
 	ck_assert_int_eq(latch_write_result(fd, OP_WRITE, 3), 3);
-	latch_close_prepare(fd, false, &c);
+	latch_close_prepare(fd, false, 0, &c);
 	ck_assert(c.have_key);
 	close(fd);
 	errno = EIO;
