@@ -89,6 +89,14 @@ static bool open_table(const char *state_opt, char *dir, size_t size, struct sta
 		state_guard(st, dir, report_state_fault);
 		return true;
 	case 1:
+		/* a folder named on the command line that is not there is a
+		 * typo, not a state without latches */
+		if (state_opt && access(dir, F_OK) != 0) {
+			cli_error("state folder %s does not exist (--state names the folder the "
+				  "library was given with STICKYSYNC_STATE)",
+				  dir);
+			return false;
+		}
 		return true;
 	default:
 		cli_error("%s", why_readonly);

@@ -24,7 +24,7 @@ static const char usage_text[] =
     "       stickysync status [--state DIR] [--json] [--all]\n"
     "       stickysync ack [--state DIR] PATH... | --all\n"
     "       stickysync prune [--state DIR] [--active]\n"
-    "       stickysync --help | --version\n"
+    "       stickysync -h | --help | -V | --version | version\n"
     "\n"
     "Make fsync errors sticky: once a sync of a file fails, later syncs of it fail\n"
     "too, until the loss is acknowledged.\n"
@@ -207,7 +207,7 @@ int main(int argc, char **argv)
 		return cli_usage("missing command: run, status, ack or prune");
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
 		return cli_help();
-	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0)
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0)
 		return version();
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cmd, commands[i].name) == 0)

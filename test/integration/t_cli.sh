@@ -4,6 +4,17 @@
 . test/integration/lib.sh
 . test/integration/cli_lib.sh
 
+test_short_options_and_version_command() {
+	runc cli -h
+	expect_eq "$rc" 0
+	expect_grep "$out" '^ +stickysync -h \| --help \| -V \| --version \| version$'
+	for v in -V --version version; do
+		runc cli "$v"
+		expect_eq "$rc" 0 "$v"
+		expect_grep "$out" '^stickysync [0-9]+\.[0-9]+\.[0-9]+$'
+	done
+}
+
 test_help_and_version() {
 	runc cli --help
 	expect_eq "$rc" 0

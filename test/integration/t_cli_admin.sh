@@ -190,6 +190,7 @@ test_ack_path_without_latch_fails() {
 	expect_line "$err" "stickysync: $T/missing: no latch recorded in $STICKYSYNC_STATE"
 	expect_grep "$out" "^acknowledged $T/a: "
 	# no table at all yet
+	mkdir -m 700 "$T/none"
 	runc cli ack --state "$T/none" "$T/a"
 	expect_eq "$rc" 1
 	expect_line "$err" "stickysync: $T/a: no latch recorded in $T/none"
@@ -291,9 +292,21 @@ test_prune() {
 	expect_line "$out" "pruned $T/active-gone (unacknowledged)"
 	runc cli prune
 	expect_line "$out" "nothing to prune (state folder $STICKYSYNC_STATE)"
+	mkdir -m 700 "$T/none"
 	runc cli prune --state "$T/none"
 	expect_line "$out" "nothing to prune (state folder $T/none)"
-	[ ! -e "$T/none" ]
+	[ ! -e "$T/none/latches" ]
+}
+
+test_status_of_a_folder_that_does_not_exist_is_an_error() {
+	runc cli status --state "$T/typo"
+	expect_eq "$rc" 1
+	expect_grep "$err" "state folder $T/typo does not exist"
+	[ ! -e "$T/typo" ] # and looking created nothing
+	mkdir -m 700 "$T/empty"
+	runc cli status --state "$T/empty"
+	expect_eq "$rc" 0
+	expect_grep "$out" "^no latched files"
 }
 
 run_tests
