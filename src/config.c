@@ -176,6 +176,18 @@ static void load_inject(struct options *o, const char *v)
 			 CONFIG_INJECT_MAX - 1);
 }
 
+static void load_inject_report(struct options *o, const char *v)
+{
+	o->inject_report[0] = '\0';
+	if (!v || !*v)
+		return;
+	if (v[0] != '/' || !copy_fits(o->inject_report, sizeof(o->inject_report), v)) {
+		o->inject_report[0] = '\0';
+		complain(o, "STICKYSYNC_INJECT_REPORT is not an absolute path; rules that never "
+			    "fire are reported here instead");
+	}
+}
+
 void config_load(struct options *o, config_getenv_fn get, bool is_root)
 {
 	memset(o, 0, sizeof(*o));
@@ -186,4 +198,5 @@ void config_load(struct options *o, config_getenv_fn get, bool is_root)
 	load_inject(o, get("STICKYSYNC_INJECT"));
 	load_inject_memory(o, get("STICKYSYNC_INJECT_MEMORY"));
 	load_tmpdir(o, get("TMPDIR"));
+	load_inject_report(o, get("STICKYSYNC_INJECT_REPORT"));
 }

@@ -46,6 +46,10 @@ struct options {
 	char inject[CONFIG_INJECT_MAX]; /* STICKYSYNC_INJECT, unparsed */
 	size_t inject_memory;  /* STICKYSYNC_INJECT_MEMORY: recorded bytes kept in memory */
 	char tmpdir[PATH_MAX]; /* where recorded bytes spill beyond that */
+	/* STICKYSYNC_INJECT_REPORT: a file (absolute) where each process adds,
+	 * at exit, what each rule saw; set by `stickysync run --inject`, which
+	 * sums them up.  Empty: each process reports rules that never fired. */
+	char inject_report[PATH_MAX];
 	/* Complaints about malformed values, reported once logging works.
 	 * Each reads "what is wrong; what is done instead": the command keeps
 	 * the part before the last ';' when it rejects the value itself. */

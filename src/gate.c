@@ -218,3 +218,8 @@ int gate_close(int fd)
 {
 	return inject_active() ? inject_failure(fd, OP_CLOSE) : 0;
 }
+
+void gate_at_exit(void)
+{
+	inject_report_unfired();
+}

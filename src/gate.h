@@ -34,4 +34,7 @@ static inline int gate_close_error(int fd)
 	return __builtin_expect(io_gate, 0) ? gate_close(fd) : 0;
 }
 
+/* The process is exiting: say which injector rules never fired. */
+void gate_at_exit(void);
+
 #endif

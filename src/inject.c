@@ -4,12 +4,15 @@
 #include "inject.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "sys.h"
 
 struct inject_rules inject_rules;
 static bool active, loses;
@@ -183,6 +186,8 @@ static int parse_rule(struct parser *p, struct inject_rule *r, const char *s, si
 	const char *end = s + len;
 
 	memset(r, 0, sizeof(*r));
+	snprintf(r->spec, sizeof(r->spec), "%.*s",
+		 (int)(len < sizeof(r->spec) - 1 ? len : sizeof(r->spec) - 1), s);
 	r->when = WHEN_NTH;
 	r->n = 1;
 	r->count = 1;
@@ -268,9 +273,7 @@ static bool rule_fires(struct inject_rule *r)
 	}
 	if (!due)
 		return false;
-	if (r->count == 0)
-		return true;
-	return __atomic_add_fetch(&r->fired, 1, __ATOMIC_RELAXED) <= r->count;
+	return __atomic_add_fetch(&r->fired, 1, __ATOMIC_RELAXED) <= r->count || r->count == 0;
 }
 
 int inject_decide(struct inject_rules *rules, unsigned op, const char *path, enum inject_lose *lose)
@@ -281,12 +284,103 @@ int inject_decide(struct inject_rules *rules, unsigned op, const char *path, enu
 	for (int i = 0; i < rules->n; i++) {
 		struct inject_rule *r = &rules->rule[i];
 
-		if (!(r->ops & op) || !inject_rule_matches(r, path) || !rule_fires(r) || error)
+		if (!inject_rule_matches(r, path))
+			continue;
+		if (op && (op & (op - 1)) == 0 && __builtin_ctz(op) < IOP_KINDS)
+			__atomic_add_fetch(&r->seen[__builtin_ctz(op)], 1, __ATOMIC_RELAXED);
+		if (!(r->ops & op) || !rule_fires(r) || error)
 			continue;
 		error = r->error;
 		*lose = r->lose;
 	}
 	return error;
+}
+
+const char *inject_op_name(int i)
+{
+	return i >= 0 && i < IOP_KINDS ? op_table[i].name : "?";
+}
+
+void inject_unfired_line(const struct inject_rule *r, int i, bool only_if_seen, char *buf,
+			 size_t size)
+{
+	size_t n = 0;
+	bool any = false;
+
+	buf[0] = '\0';
+	if (__atomic_load_n(&r->fired, __ATOMIC_RELAXED) != 0)
+		return;
+	for (int k = 0; k < IOP_KINDS; k++)
+		any |= __atomic_load_n(&r->seen[k], __ATOMIC_RELAXED) != 0;
+	if (!any && only_if_seen)
+		return;
+	n = (size_t)snprintf(buf, size, "STICKYSYNC_INJECT rule %d (%s) never fired; ", i + 1,
+			     r->spec);
+	if (!any) {
+		if (n < size)
+			snprintf(buf + n, size - n,
+				 "no file its path matches was synced, "
+				 "written or closed");
+		return;
+	}
+	if (n < size)
+		n += (size_t)snprintf(buf + n, size - n, "matching paths saw");
+	for (int k = 0; k < IOP_KINDS && n < size; k++) {
+		uint64_t c = __atomic_load_n(&r->seen[k], __ATOMIC_RELAXED);
+
+		if (c)
+			n += (size_t)snprintf(buf + n, size - n, "%s %s x%llu", any ? "" : ",",
+					      inject_op_name(k), (unsigned long long)c);
+		any &= !c;
+	}
+}
+
+static char report_path[PATH_MAX];
+
+void inject_set_report(const char *path)
+{
+	snprintf(report_path, sizeof(report_path), "%s", path ? path : "");
+}
+
+/* One line per rule, for the command to add up: "N FIRED S0 ... S6 SPEC". */
+static void append_counts(void)
+{
+	int fd = sys_openat(AT_FDCWD, report_path,
+			    O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0);
+	char line[64 + 24 * IOP_KINDS + INJECT_SPEC_MAX];
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < inject_rules.n; i++) {
+		const struct inject_rule *r = &inject_rules.rule[i];
+		size_t n = (size_t)snprintf(line, sizeof(line), "%d %llu", i + 1,
+					    (unsigned long long)r->fired);
+
+		for (int k = 0; k < IOP_KINDS && n < sizeof(line); k++)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %llu",
+					      (unsigned long long)r->seen[k]);
+		if (n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s\n", r->spec);
+		sys_write_all(fd, line, n < sizeof(line) ? n : sizeof(line) - 1);
+	}
+	sys_close(fd);
+}
+
+void inject_report_unfired(void)
+{
+	char line[INJECT_SPEC_MAX + 256];
+
+	if (!active)
+		return;
+	if (report_path[0]) {
+		append_counts();
+		return;
+	}
+	for (int i = 0; i < inject_rules.n; i++) {
+		inject_unfired_line(&inject_rules.rule[i], i, true, line, sizeof(line));
+		if (line[0])
+			log_message(line);
+	}
 }
 
 bool inject_records(const struct inject_rules *rules, const char *path)

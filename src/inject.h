@@ -28,6 +28,8 @@ enum inject_op {
 	IOP_WRITE = 1u << 6,
 	IOP_SYNC = IOP_FSYNC | IOP_FDATASYNC | IOP_SYNC_FILE_RANGE | IOP_MSYNC | IOP_SYNCFS,
 };
+#define IOP_KINDS 7 /* the single-call bits above */
+#define INJECT_SPEC_MAX 160
 
 enum inject_lose {
 	LOSE_KEEP = 0, /* the error only; the content stays */
@@ -42,6 +44,7 @@ enum inject_when {
 };
 
 struct inject_rule {
+	char spec[INJECT_SPEC_MAX]; /* the rule as written, for reports */
 	unsigned ops;		    /* enum inject_op bits */
 	char glob[INJECT_GLOB_MAX]; /* empty: any path */
 	enum inject_when when;
@@ -52,9 +55,10 @@ struct inject_rule {
 	int error;
 	enum inject_lose lose;
 	/* run time */
-	uint64_t calls; /* matching calls seen */
-	uint64_t fired; /* failures injected */
-	uint64_t rng;	/* PRNG state for prob= */
+	uint64_t calls;		  /* matching calls seen */
+	uint64_t fired;		  /* failures injected */
+	uint64_t seen[IOP_KINDS]; /* calls on files its path matches, by op bit */
+	uint64_t rng;		  /* PRNG state for prob= */
 };
 
 struct inject_rules {
@@ -70,6 +74,24 @@ int inject_parse(const char *spec, struct inject_rules *out, char *err, size_t e
  * call against every rule it matches; *lose tells what to lose. */
 int inject_decide(struct inject_rules *rules, unsigned op, const char *path,
 		  enum inject_lose *lose);
+
+/* The name of the single op bit number i ("fsync", ...). */
+const char *inject_op_name(int i);
+
+/*
+ * A rule that never fired usually names the wrong call: "rule 1
+ * (op=fsync,path=*.db-wal) never fired; matching paths saw fdatasync x12".
+ * Puts that line for rule i in buf, or "" when the rule fired, or when no
+ * file its path matches was touched (only_if_seen).
+ */
+void inject_unfired_line(const struct inject_rule *r, int i, bool only_if_seen, char *buf,
+			 size_t size);
+
+/* Where inject_report_unfired writes, or "" (see STICKYSYNC_INJECT_REPORT). */
+void inject_set_report(const char *path);
+/* At exit: add this process's counts to the report file, or report each
+ * rule that never fired although files its path matches were used. */
+void inject_report_unfired(void);
 
 /* Does the rule's path glob match path? */
 bool inject_rule_matches(const struct inject_rule *r, const char *path);

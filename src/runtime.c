@@ -104,6 +104,7 @@ static void setup(const struct options *o)
 	setup_local();
 	setup_shared(o);
 	inject_setup(o->inject);
+	inject_set_report(o->inject_report);
 	/* Only lose= rules record what writes overwrite. */
 	if (inject_loses())
 		undo_setup(o->inject_memory, o->tmpdir);

@@ -518,6 +518,64 @@ static int spawn_and_wait(const char *path, char **cmd, char *how, size_t size)
 	return wait_command(pid, how, size);
 }
 
+/* ---- injector rules that never fired -------------------------------------- */
+
+/*
+ * With injector rules, every process of the run adds what each rule saw to
+ * a file at exit (STICKYSYNC_INJECT_REPORT); once CMD is done, the rules
+ * that never fired anywhere are named, with what the files their path
+ * matches did see: a rule that names the wrong call must not pass quietly.
+ */
+static bool tally_start(char *path, size_t size, const struct options *opt)
+{
+	int n = snprintf(path, size, "%s/stickysync-inject.XXXXXX", opt->tmpdir), fd;
+
+	if (n < 0 || (size_t)n >= size || (fd = mkstemp(path)) < 0) {
+		path[0] = '\0';
+		return false;
+	}
+	close(fd);
+	setenv("STICKYSYNC_INJECT_REPORT", path, 1);
+	return true;
+}
+
+static void tally_finish(const char *path)
+{
+	static struct inject_rule sum[INJECT_MAX_RULES];
+	char line[1024], msg[INJECT_SPEC_MAX + 256];
+	FILE *f = fopen(path, "r");
+	int max = 0;
+
+	memset(sum, 0, sizeof(sum));
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long fired, seen[IOP_KINDS];
+		int no, used = 0;
+
+		if (sscanf(line, "%d %llu %llu %llu %llu %llu %llu %llu %llu %n", &no, &fired,
+			   &seen[0], &seen[1], &seen[2], &seen[3], &seen[4], &seen[5], &seen[6],
+			   &used) < 9 ||
+		    no < 1 || no > INJECT_MAX_RULES || used == 0)
+			continue;
+		sum[no - 1].fired += fired;
+		for (int k = 0; k < IOP_KINDS; k++)
+			sum[no - 1].seen[k] += seen[k];
+		snprintf(sum[no - 1].spec, sizeof(sum[no - 1].spec), "%.*s",
+			 (int)strcspn(line + used, "\n"), line + used);
+		if (no > max)
+			max = no;
+	}
+	if (f)
+		fclose(f);
+	unlink(path);
+	for (int i = 0; i < max; i++) {
+		if (!sum[i].spec[0])
+			continue;
+		inject_unfired_line(&sum[i], i, false, msg, sizeof(msg));
+		if (msg[0])
+			cli_warn("%s", msg);
+	}
+}
+
 /* ---- --fail-on-latch ----------------------------------------------------- */
 
 static void remove_private_state(const char *dir)
@@ -723,7 +781,8 @@ int cmd_run(int argc, char **argv)
 	static struct options opt; /* large: paths and the inject spec */
 	struct run_opts o = {0};
 	struct latch_watch w;
-	char how[128];
+	char how[128], report[PATH_MAX];
+	bool tally;
 	int ret = parse_run_args(argc, argv, &o);
 
 	if (ret == 0)
@@ -735,12 +794,17 @@ int cmd_run(int argc, char **argv)
 		print_dry_run(&o, &opt);
 		return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
 	}
-	if (!o.fail_on_latch)
+	tally = opt.inject[0] != '\0';
+	if (!o.fail_on_latch && !tally)
 		exec_command(NULL, o.cmd);
-	if ((ret = watch_start(&w, &opt)) != 0)
+	if (tally)
+		tally = tally_start(report, sizeof(report), &opt);
+	if (o.fail_on_latch && (ret = watch_start(&w, &opt)) != 0)
 		return ret;
 	ret = spawn_and_wait(NULL, o.cmd, how, sizeof(how));
-	return watch_finish(&w, o.cmd[0], ret, how);
+	if (tally)
+		tally_finish(report);
+	return o.fail_on_latch ? watch_finish(&w, o.cmd[0], ret, how) : ret;
 }
 
 /* ---- running as a link named after a program ------------------------------ */

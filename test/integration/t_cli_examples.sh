@@ -88,4 +88,17 @@ test_systemd_drop_in_parses() {
 	expect_grep "$out$err" "stickysync.conf:[0-9]+: Unknown key 'Bogus'"
 }
 
+# The README's --inject example, on the program it names: it must fire.
+test_readme_inject_example_fires_on_sqlite() {
+	command -v sqlite3 >/dev/null || skip "sqlite3 is not installed"
+	[ -z "${SANITIZER_PRELOAD:-}" ] || skip "sqlite3 is not built with the sanitizer runtimes"
+	rule=$(sed -n "s/^ *stickysync run --inject '\([^']*\)' -- .*/\1/p" README.md | head -n 1)
+	[ -n "$rule" ]
+	runc "$CLI" run --state "$T/state" --log "$T/log" --inject "$rule" -- sqlite3 "$T/t.db" \
+		"PRAGMA journal_mode=WAL; CREATE TABLE t(x);
+		 INSERT INTO t VALUES(1); INSERT INTO t VALUES(2); INSERT INTO t VALUES(3);"
+	expect_no_grep "$err" "never fired"
+	expect_grep "$(cat "$T/log")" "t.db-wal\) failed: EIO"
+}
+
 run_tests

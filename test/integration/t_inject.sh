@@ -135,4 +135,31 @@ test_bad_rules_are_reported_once_and_ignored() {
 	expect_eq "$(grep -c '^fsync h1 = 0$' <<<"$out")" 2
 }
 
+# The probe makes one fdatasync: a rule for fsync never fires.
+test_rule_that_never_fires_is_named_at_exit() {
+	out=$(shim_only STICKYSYNC_INJECT='op=fsync,path=*.db-wal;op=sync,path=*.other' \
+		"$PROBE" open h1 "$T/x.db-wal" rwc write h1 abc fdatasync h1 2>&1)
+	expect_grep "$out" 'STICKYSYNC_INJECT rule 1 \(op=fsync,path=\*\.db-wal\) never fired; matching paths saw fdatasync x1, write x1$'
+	# a rule whose path this process never touched says nothing here
+	expect_no_grep "$out" "rule 2"
+	# and a rule that fired says nothing either
+	out=$(shim_only STICKYSYNC_INJECT='op=sync,path=*.db-wal' STICKYSYNC_LOG=stderr \
+		"$PROBE" open h1 "$T/y.db-wal" rwc fdatasync h1 2>&1)
+	expect_grep "$out" "fdatasync h1 = -1 EIO"
+	expect_no_grep "$out" "never fired"
+}
+
+test_run_names_rules_that_never_fired_in_the_whole_run() {
+	out=$("$CLI" run --state "$T/state" --log off --inject 'op=fsync,path=*.db-wal' \
+		--inject 'op=sync,path=*.fires' --inject 'op=close,path=*.nothing' -- \
+		sh -c "'$PROBE' open h1 '$T/x.db-wal' rwc write h1 abc fdatasync h1 >/dev/null;
+			'$PROBE' open h1 '$T/x.db-wal' rw fdatasync h1 open h2 '$T/a.fires' rwc \
+				fsync h2 >/dev/null; true" 2>&1)
+	# both processes' counts, added up
+	expect_grep "$out" 'rule 1 \(op=fsync,path=\*\.db-wal\) never fired; matching paths saw fdatasync x2, write x1$'
+	expect_no_grep "$out" "rule 2"
+	expect_grep "$out" 'rule 3 \(op=close,path=\*\.nothing\) never fired; no file its path matches was synced, written or closed$'
+	! ls "${TMPDIR:-/tmp}"/stickysync-inject.* >/dev/null 2>&1
+}
+
 run_tests
