@@ -19,6 +19,7 @@ static const char *const names[] = {
     "STICKYSYNC_LOG",
     "STICKYSYNC_INJECT",
     "STICKYSYNC_INJECT_MEMORY",
+    "STICKYSYNC_INJECT_REPORT",
     "TMPDIR",
     "HOME",
     "XDG_STATE_HOME",
@@ -57,6 +58,8 @@ static void check_options(const struct options *o)
 		   "log file %.64s", o->log_path);
 	FUZZ_CHECK(fuzz_terminated(o->inject, sizeof(o->inject)), "inject");
 	FUZZ_CHECK(absolute_in(o->tmpdir, sizeof(o->tmpdir)), "tmpdir %.64s", o->tmpdir);
+	FUZZ_CHECK(!o->inject_report[0] || absolute_in(o->inject_report, sizeof(o->inject_report)),
+		   "inject report %.64s", o->inject_report);
 	FUZZ_CHECK(o->nmsg >= 0 && o->nmsg <= CONFIG_MSG_MAX, "%d messages", o->nmsg);
 	for (int i = 0; i < o->nmsg; i++) {
 		FUZZ_CHECK(fuzz_terminated(o->msg[i], CONFIG_MSG_LEN) && o->msg[i][0], "message %d",
