@@ -6,9 +6,8 @@
 #include <dlfcn.h>
 #include <stdbool.h>
 
-#define SYM(name, ret, params, fallback, class) \
-	ret(*real_##name) params;               \
-	ret(*const real_fallback_##name) params = fallback;
+#define SYM(name, ret, params, fallback, class) ret(*real_##name) params;
+
 #include "symbols.def"
 #undef SYM
 

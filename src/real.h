@@ -39,14 +39,19 @@ bool real_first_copy(void);
  * REAL(fsync) evaluates to the real fsync, resolving it on first use; never
  * NULL.  The common case is one load and a predicted branch.
  */
-#define REAL(name)                                                                 \
-	(__builtin_expect(real_##name != NULL, 1)                                  \
-	     ? real_##name                                                         \
-	     : (__typeof__(real_##name))real_resolve(#name, (void **)&real_##name, \
-						     (void *)real_fallback_##name))
+#define REAL(name) real_get_##name()
 
-/* real_fallback_NAME: the fallback of each symbol, by name. */
-#define SYM(name, ret, params, fallback, class) extern ret(*const real_fallback_##name) params;
+/* One relaxed atomic load each (several threads may resolve at once, and
+ * each stores the same answer). */
+#define SYM(name, ret, params, fallback, class)                                               \
+	static inline __typeof__(real_##name) real_get_##name(void)                           \
+	{                                                                                     \
+		__typeof__(real_##name) fn = __atomic_load_n(&real_##name, __ATOMIC_RELAXED); \
+		if (__builtin_expect(fn != NULL, 1))                                          \
+			return fn;                                                            \
+		return (__typeof__(real_##name))real_resolve(#name, (void **)&real_##name,    \
+							     (void *)fallback);               \
+	}
 #include "symbols.def"
 #undef SYM
 
