@@ -43,9 +43,6 @@ __attribute__((constructor)) static void stickysync_start(void)
 
 	(void)REAL(vfork);
 	latch_init();
-	if (!real_first_copy())
-		latch_make_passive("another copy of libstickysync.so is loaded before this one; "
-				   "this copy stays passive");
 	errno = saved;
 }
 

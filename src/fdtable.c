@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "fdtable.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -50,16 +51,20 @@ static struct fd_entry *make_entry(int fd)
 	struct fd_entry *e = fd_entry(fd), *chunk, *none = NULL;
 	size_t len = FDTAB_SIZE * sizeof(struct fd_entry);
 	unsigned c = (unsigned)fd / FDTAB_SIZE;
+	int saved;
 
 	if (e || (unsigned)fd >= FDTAB_MAX)
 		return e;
+	saved = errno; /* callers promise to keep it */
 	chunk = (struct fd_entry *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
 					   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	errno = saved;
 	if (chunk == MAP_FAILED)
 		return NULL;
 	if (!__atomic_compare_exchange_n(&fdtab_chunk[c], &none, chunk, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE))
 		syscall(SYS_munmap, chunk, len); /* another thread mapped it first */
+	errno = saved;
 	return fd_entry(fd);
 }
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,9 +256,11 @@ static double next_uniform(uint64_t *state)
 	return (double)((x * 0x2545f4914f6cdd1dULL) >> 11) / 9007199254740992.0;
 }
 
+static void note_first_firing(const struct inject_rule *r);
+
 static bool rule_fires(struct inject_rule *r)
 {
-	uint64_t call = __atomic_add_fetch(&r->calls, 1, __ATOMIC_RELAXED);
+	uint64_t call = __atomic_add_fetch(&r->calls, 1, __ATOMIC_RELAXED), fired;
 	bool due;
 
 	switch (r->when) {
@@ -273,7 +276,10 @@ static bool rule_fires(struct inject_rule *r)
 	}
 	if (!due)
 		return false;
-	return __atomic_add_fetch(&r->fired, 1, __ATOMIC_RELAXED) <= r->count || r->count == 0;
+	fired = __atomic_add_fetch(&r->fired, 1, __ATOMIC_RELAXED);
+	if (fired == 1)
+		note_first_firing(r);
+	return fired <= r->count || r->count == 0;
 }
 
 int inject_decide(struct inject_rules *rules, unsigned op, const char *path, enum inject_lose *lose)
@@ -336,34 +342,67 @@ void inject_unfired_line(const struct inject_rule *r, int i, bool only_if_seen, 
 }
 
 static char report_path[PATH_MAX];
+static bool atfork_registered;
 
 void inject_set_report(const char *path)
 {
 	snprintf(report_path, sizeof(report_path), "%s", path ? path : "");
 }
 
-/* One line per rule, for the command to add up: "N FIRED S0 ... S6 SPEC". */
-static void append_counts(void)
+/* One line per rule, for the command to add up: "N FIRED S0 ... S6 SPEC".
+ * Built without stdio: the first firing is written at once, maybe from a
+ * signal handler. */
+static void append_rule(int i, uint64_t fired, const uint64_t *seen)
 {
 	int fd = sys_openat(AT_FDCWD, report_path,
 			    O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0);
-	char line[64 + 24 * IOP_KINDS + INJECT_SPEC_MAX];
+	struct line l;
 
 	if (fd < 0)
 		return;
-	for (int i = 0; i < inject_rules.n; i++) {
-		const struct inject_rule *r = &inject_rules.rule[i];
-		size_t n = (size_t)snprintf(line, sizeof(line), "%d %llu", i + 1,
-					    (unsigned long long)r->fired);
-
-		for (int k = 0; k < IOP_KINDS && n < sizeof(line); k++)
-			n += (size_t)snprintf(line + n, sizeof(line) - n, " %llu",
-					      (unsigned long long)r->seen[k]);
-		if (n < sizeof(line))
-			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s\n", r->spec);
-		sys_write_all(fd, line, n < sizeof(line) ? n : sizeof(line) - 1);
+	line_init(&l);
+	line_int(&l, i + 1);
+	line_str(&l, " ");
+	line_int(&l, (long long)fired);
+	for (int k = 0; k < IOP_KINDS; k++) {
+		line_str(&l, " ");
+		line_int(&l, seen ? (long long)seen[k] : 0);
 	}
+	line_str(&l, " ");
+	line_str(&l, inject_rules.rule[i].spec);
+	line_str(&l, "\n");
+	sys_write_all(fd, l.buf, l.len);
 	sys_close(fd);
+}
+
+/* A rule fired for the first time in this process: say so now, for a
+ * process that ends by abort() or a signal never reaches its exit report. */
+static void note_first_firing(const struct inject_rule *r)
+{
+	if (report_path[0])
+		append_rule((int)(r - inject_rules.rule), 1, NULL);
+}
+
+static void append_counts(void)
+{
+	for (int i = 0; i < inject_rules.n; i++) {
+		uint64_t seen[IOP_KINDS];
+
+		for (int k = 0; k < IOP_KINDS; k++)
+			seen[k] = __atomic_load_n(&inject_rules.rule[i].seen[k], __ATOMIC_RELAXED);
+		append_rule(i, __atomic_load_n(&inject_rules.rule[i].fired, __ATOMIC_RELAXED),
+			    seen);
+	}
+}
+
+/* A forked child reports its own calls, not its parent's again. */
+static void forget_counts_in_child(void)
+{
+	for (int i = 0; i < inject_rules.n; i++) {
+		__atomic_store_n(&inject_rules.rule[i].fired, 0, __ATOMIC_RELAXED);
+		for (int k = 0; k < IOP_KINDS; k++)
+			__atomic_store_n(&inject_rules.rule[i].seen[k], 0, __ATOMIC_RELAXED);
+	}
 }
 
 void inject_report_unfired(void)
@@ -405,6 +444,8 @@ void inject_setup(const char *spec)
 		return;
 	}
 	active = inject_rules.n > 0;
+	if (active && !__atomic_exchange_n(&atfork_registered, true, __ATOMIC_ACQ_REL))
+		pthread_atfork(NULL, NULL, forget_counts_in_child);
 	for (int i = 0; i < inject_rules.n; i++)
 		loses |= inject_rules.rule[i].lose != LOSE_KEEP;
 }

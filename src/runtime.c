@@ -95,8 +95,38 @@ static void setup_shared(const struct options *o)
 	publish_table(&rt.shared, &shared.tab);
 }
 
-static void setup(const struct options *o)
+/*
+ * Is another copy of the library loaded before this one?  Answered by the
+ * wrapper layer (real.c), which can ask the loader; absent where the core
+ * is linked without it (unit tests), where there is one copy.
+ */
+extern bool real_first_copy(void) __attribute__((weak));
+
+/* A second copy changes no result, shares nothing, injects nothing and
+ * reports nothing, or it would latch files again on the first copy's
+ * refusals: decided before anything is attached or installed. */
+static void make_passive(struct options *o)
 {
+	log_setup(o->log_mode, o->log_path, program_invocation_short_name);
+	log_message("another copy of libstickysync.so is loaded before this one; this copy "
+		    "stays passive");
+	o->policy = POLICY_OBSERVE;
+	o->state_mode = STATE_OFF;
+	o->log_mode = LOG_OFF;
+	o->inject[0] = '\0';
+	o->nmsg = 0;
+}
+
+static void setup(const struct options *in)
+{
+	static struct options passive;
+	const struct options *o = in;
+
+	if (real_first_copy && !real_first_copy()) {
+		passive = *in;
+		make_passive(&passive);
+		o = &passive;
+	}
 	rt.opt = *o;
 	log_setup(o->log_mode, o->log_path, program_invocation_short_name);
 	for (int i = 0; i < o->nmsg; i++)
@@ -109,15 +139,6 @@ static void setup(const struct options *o)
 	if (inject_loses())
 		undo_setup(o->inject_memory, o->tmpdir);
 	io_gate = o->policy == POLICY_FAILSTOP || inject_active();
-}
-
-void latch_make_passive(const char *why)
-{
-	log_message(why);
-	rt.opt.policy = POLICY_OBSERVE;
-	log_setup(LOG_OFF, "", program_invocation_short_name);
-	__atomic_store_n(&rt.shared.hdr, NULL, __ATOMIC_RELEASE);
-	__atomic_store_n(&io_gate, 0, __ATOMIC_RELEASE);
 }
 
 /* secure_getenv: in a setuid program (the library in /etc/ld.so.preload)

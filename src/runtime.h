@@ -34,10 +34,6 @@ extern int io_gate RUNTIME_HIDDEN;
 
 /* Idempotent; safe to call from any wrapper, also before the constructor. */
 void latch_init(void);
-/* Another copy of the library, loaded first, does the work: this one
- * changes no result, reports nothing and shares nothing, or it would latch
- * files again on the other copy's own refusals.  why is said once. */
-void latch_make_passive(const char *why);
 /* Set up from explicit options instead of the environment (unit tests). */
 void latch_init_with(const struct options *o);
 

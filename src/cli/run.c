@@ -799,8 +799,11 @@ int cmd_run(int argc, char **argv)
 		exec_command(NULL, o.cmd);
 	if (tally)
 		tally = tally_start(report, sizeof(report), &opt);
-	if (o.fail_on_latch && (ret = watch_start(&w, &opt)) != 0)
+	if (o.fail_on_latch && (ret = watch_start(&w, &opt)) != 0) {
+		if (tally)
+			unlink(report);
 		return ret;
+	}
 	ret = spawn_and_wait(NULL, o.cmd, how, sizeof(how));
 	if (tally)
 		tally_finish(report);

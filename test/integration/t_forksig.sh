@@ -59,8 +59,9 @@ test_signal_handler_syncs_while_its_thread_records_for_lose() {
 # and says so, at most once.
 test_signal_handler_records_while_its_thread_records_for_lose() {
 	forkcheck_ok "op=fsync,path=*/sig-*,$NEVER,lose=zero" signal "$T" 1
-	n=$(cat "$T/log" 2>/dev/null | grep -c 'lose=' || true)
-	[ "$n" -le 1 ] || { echo "    $n reports of a skipped recording, expected at most one"; return 1; }
+	# each reason for a skipped recording is said once, however often it happens
+	dup=$(grep -o 'lose=: .*' "$T/log" 2>/dev/null | sort | uniq -d)
+	[ -z "$dup" ] || { echo "    a skipped recording reported more than once: $dup"; return 1; }
 }
 
 # Deterministic: a thread stopped for good inside the undo store.  The main

@@ -421,6 +421,18 @@ test_table_truncated_under_a_running_program() {
 	cli_refuses "state file $STICKYSYNC_STATE/latches is truncated"
 }
 
+# With a second copy of the library loaded, the first keeps its guard: the
+# second stays passive, attaching nothing and installing no handler.
+test_table_truncated_under_a_program_with_two_copies_of_the_library() {
+	[ -z "${SANITIZER_PRELOAD:-}" ] || skip "the sanitizer runtime has its own SIGBUS handler"
+	cp "$LIB" "$T/copy.so"
+	latch_then_wait LD_PRELOAD="$LIB $T/copy.so"
+	truncate -s 0 "$STICKYSYNC_STATE/latches"
+	resume
+	expect_grep "$out" "shrank or ran out of space under this process"
+	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 2
+}
+
 test_table_partly_truncated_under_a_running_program() {
 	latch_then_wait STICKYSYNC_STATE_CAPACITY=1024
 	truncate -s 70000 "$STICKYSYNC_STATE/latches"

@@ -162,4 +162,12 @@ test_run_names_rules_that_never_fired_in_the_whole_run() {
 	! ls "${TMPDIR:-/tmp}"/stickysync-inject.* >/dev/null 2>&1
 }
 
+# A process that aborts on the failure (PostgreSQL's PANIC, --policy abort)
+# never reaches its exit report: its firing is written when it happens.
+test_run_counts_a_firing_in_a_process_that_aborts() {
+	out=$("$CLI" run --state "$T/state" --log off --policy abort \
+		--inject 'op=fsync,path=*.aborts' -- "$PROBE" open h1 "$T/x.aborts" rwc fsync h1 2>&1) || true
+	expect_no_grep "$out" "never fired"
+}
+
 run_tests
