@@ -268,11 +268,9 @@ void fd_release_range(unsigned first, unsigned last, uint64_t seq)
 
 /* Fields first, then the gen that publishes them.  chosen: the caller
  * named the number (dup2, dup3). */
-static void install(struct fd_entry *e, int fd, uint64_t open_seq, uint8_t origin, uint8_t wstate,
-		    bool chosen)
+static void install(struct fd_entry *e, int fd, uint64_t open_seq, uint8_t wstate, bool chosen)
 {
 	__atomic_store_n(&e->open_seq, open_seq, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->origin, origin, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->wstate, wstate, __ATOMIC_RELAXED);
 	move_gen(e, true);
 	raise_high(fd);
@@ -285,8 +283,7 @@ void fd_install_open(int fd, uint64_t seq, int oflags)
 
 	/* O_SYNC includes O_DSYNC */
 	if (e)
-		install(e, fd, seq, FD_ORIGIN_OPEN, W_NOTE | ((oflags & O_DSYNC) ? W_DSYNC : 0),
-			false);
+		install(e, fd, seq, W_NOTE | ((oflags & O_DSYNC) ? W_DSYNC : 0), false);
 }
 
 void fd_install_dup(int oldfd, int newfd, bool chosen)
@@ -307,7 +304,7 @@ void fd_install_dup(int oldfd, int newfd, bool chosen)
 		note_stderr(dst, chosen);
 		return;
 	}
-	install(dst, newfd, __atomic_load_n(&src->open_seq, __ATOMIC_RELAXED), FD_ORIGIN_DUP,
+	install(dst, newfd, __atomic_load_n(&src->open_seq, __ATOMIC_RELAXED),
 		__atomic_load_n(&src->wstate, __ATOMIC_RELAXED), chosen);
 	/* What was learnt about the description holds for its duplicate;
 	 * reporting is per fd.  Most fds have learnt nothing yet. */
@@ -338,12 +335,6 @@ uint64_t fd_created_after(int fd, uint32_t gen)
 		return open_seq;
 	/* Not seen opened: created after its number was last released. */
 	return free_seq;
-}
-
-void fd_note_used(int fd)
-{
-	if ((unsigned)fd < FDTAB_SIZE)
-		raise_high(fd);
 }
 
 void fd_proc_name(int fd, char *buf)

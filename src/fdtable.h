@@ -12,7 +12,7 @@
  * description on it, to the moment a close wrapper releases it.  `gen`
  * numbers the lifetimes:
  *
- *   - odd:  a description installed through the shim; open_seq, origin
+ *   - odd:  a description installed through the shim; open_seq
  *           and the write state describe it;
  *   - even: a description the shim did not see created (inherited across
  *           exec, made inside libc, received over a socket, made by a raw
@@ -87,15 +87,9 @@ enum fd_wstate {
 	W_DSYNC = 4,   /* opened O_SYNC or O_DSYNC: each write is a sync */
 };
 
-enum fd_origin {
-	FD_ORIGIN_OPEN = 1, /* an open-family call made the description */
-	FD_ORIGIN_DUP = 2,  /* dup, dup2, dup3 or F_DUPFD made this fd */
-};
-
 struct fd_entry {
 	uint32_t gen;	     /* see above */
 	uint8_t wstate;	     /* W_* bits: the write path's byte */
-	uint8_t origin;	     /* enum fd_origin, for odd gens */
 	uint64_t open_seq;   /* table sequence read just before the open; odd gens */
 	uint64_t free_seq;   /* table sequence when the number was last released */
 	uint64_t witness;    /* tag | errno of a loss this description saw */
@@ -242,9 +236,6 @@ static inline void fd_mark_synced(int fd)
 	    ((st = __atomic_load_n(&fdtab[fd].wstate, __ATOMIC_RELAXED)) & W_WRITTEN))
 		__atomic_store_n(&fdtab[fd].wstate, (st & ~W_WRITTEN) | W_NOTE, __ATOMIC_RELAXED);
 }
-
-/* The entry holds state: make sure closefrom and close_range reach it. */
-void fd_note_used(int fd);
 
 /* Is this thread a child of vfork, running in its parent's memory? */
 bool fd_in_vfork_child(void);

@@ -302,7 +302,8 @@ int inject_decide(struct inject_rules *rules, unsigned op, const char *path, enu
 	return error;
 }
 
-const char *inject_op_name(int i)
+/* The name of the single op bit number i ("fsync", ...). */
+static const char *inject_op_name(int i)
 {
 	return i >= 0 && i < IOP_KINDS ? op_table[i].name : "?";
 }

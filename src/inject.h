@@ -75,9 +75,6 @@ int inject_parse(const char *spec, struct inject_rules *out, char *err, size_t e
 int inject_decide(struct inject_rules *rules, unsigned op, const char *path,
 		  enum inject_lose *lose);
 
-/* The name of the single op bit number i ("fsync", ...). */
-const char *inject_op_name(int i);
-
 /*
  * A rule that never fired usually names the wrong call: "rule 1
  * (op=fsync,path=*.db-wal) never fired; matching paths saw fdatasync x12".
