@@ -56,7 +56,7 @@ static bool latched_read_only(const struct file_key *key)
 /* For the API: fd's verdict, by the kernel's identity; -1 with EBADF. */
 static int api_judge(int fd, uint32_t *gen, struct file_key *key, struct verdict *v)
 {
-	latch_init();
+	latch_ready();
 	*gen = fd_gen(fd);
 	if (judge_fd_key(fd, gen, key) != 0) {
 		errno = EBADF;
@@ -72,9 +72,12 @@ int latch_acknowledge_fd(int fd)
 	struct verdict v;
 	char path[REC_PATH_MAX];
 	struct line l;
+	uint64_t upto;
 	uint32_t gen;
 	int n;
 
+	latch_ready();
+	upto = latch_seq_now();
 	if (api_judge(fd, &gen, &key, &v) != 0)
 		return -1;
 	if (v.witness) {
@@ -88,8 +91,11 @@ int latch_acknowledge_fd(int fd)
 		return -1;
 	}
 	/* Only losses older than this fd: one that happens meanwhile was
-	 * witnessed by it, and stays latched. */
-	n = acknowledge(&key, fd_created_after(fd, gen));
+	 * witnessed by it, and stays latched.  An fd stamped with a time was
+	 * just judged no witness of any loss numbered up to upto. */
+	if (!(fd_created_after(fd, gen) & FD_STAMP_TIME))
+		upto = fd_created_after(fd, gen);
+	n = acknowledge(&key, upto);
 	if (n < 0) {
 		errno = EBUSY;
 		return -1;

@@ -188,9 +188,27 @@ static void load_inject_report(struct options *o, const char *v)
 	}
 }
 
+/* Every field to its empty value.  Not a memset: the strings' buffers are
+ * large and every process pays for start-up (a string is empty by its first
+ * byte). */
+static void reset(struct options *o)
+{
+	o->policy = POLICY_STICKY;
+	o->state_mode = STATE_DIR;
+	o->state_dir[0] = '\0';
+	o->state_capacity = 0;
+	o->log_mode = LOG_STDERR;
+	o->log_path[0] = '\0';
+	o->inject[0] = '\0';
+	o->inject_memory = 0;
+	o->tmpdir[0] = '\0';
+	o->inject_report[0] = '\0';
+	o->nmsg = 0;
+}
+
 void config_load(struct options *o, config_getenv_fn get, bool is_root)
 {
-	memset(o, 0, sizeof(*o));
+	reset(o);
 	load_policy(o, get("STICKYSYNC_POLICY"));
 	load_state(o, get("STICKYSYNC_STATE"), get, is_root);
 	load_capacity(o, get("STICKYSYNC_STATE_CAPACITY"));

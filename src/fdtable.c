@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -317,6 +318,18 @@ void fd_install_dup(int oldfd, int newfd, bool chosen)
 	flags = fd_flags(oldfd, sgen) & (FD_INJECT_CHECKED | FD_INJECT | FD_INJECT_LOSE);
 	if (flags)
 		fd_set_flags(newfd, dgen, flags);
+}
+
+uint64_t fd_stamp_time(void)
+{
+	struct timespec ts;
+	int saved = errno;
+
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0) {
+		errno = saved;
+		return 0; /* unknown: counts as old */
+	}
+	return FD_STAMP_TIME | ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
 }
 
 uint64_t fd_created_after(int fd, uint32_t gen)

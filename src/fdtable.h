@@ -40,10 +40,23 @@
  * half-written key: a key is written only by the thread that moved its word
  * to "writing", and a word in "writing" is never taken over.
  *
- * free_seq is the table sequence number at which the number was last
- * released through the shim: any description on it now was created after
- * that, which tells, for an fd the shim did not see opened, that it cannot
- * have witnessed a loss latched before then.
+ * free_seq is the stamp at which the number was last released through the
+ * shim: any description on it now was created after that, which tells, for
+ * an fd the shim did not see opened, that it cannot have witnessed a loss
+ * latched before then.
+ *
+ * Stamps (open_seq, free_seq) order an fd's creation against losses.  Once
+ * the process has attached the latch table, a stamp is the table's sequence
+ * number, read before the open or close: exact.  Before that (a process
+ * attaches at its first sync, so most never do), reading it would cost the
+ * state folder's system calls at every start, and the stamp is the
+ * CLOCK_MONOTONIC_COARSE time instead (read in user space), with
+ * FD_STAMP_TIME set, compared with the monotonic time of a latch made in
+ * the same boot (latchtab.h).  A coarse reading is never later than the
+ * precise one a latch records, so an fd opened before a loss always counts
+ * as its witness; one opened after it, in the same clock tick, counts as
+ * one too.  The monotonic clock is never set back; it is shared by every
+ * process of one time namespace.  0 means nothing is known.
  *
  * The write state (wstate) is the hot path's: one byte, plain stores, not
  * tagged.  A write racing a close of the same fd may leave a stale bit on
@@ -90,8 +103,8 @@ enum fd_wstate {
 struct fd_entry {
 	uint32_t gen;	     /* see above */
 	uint8_t wstate;	     /* W_* bits: the write path's byte */
-	uint64_t open_seq;   /* table sequence read just before the open; odd gens */
-	uint64_t free_seq;   /* table sequence when the number was last released */
+	uint64_t open_seq;   /* stamp read just before the open; odd gens */
+	uint64_t free_seq;   /* stamp when the number was last released */
 	uint64_t witness;    /* tag | errno of a loss this description saw */
 	uint64_t clean;	     /* gen | low 32 bits of the sequence of a clean verdict */
 	uint64_t flags;	     /* tag | enum fd_flag bits */
@@ -210,21 +223,34 @@ static inline int fd_dup_result(int oldfd, int ret, bool dups, bool chosen)
 	return ret;
 }
 
+#define FD_STAMP_TIME (1ull << 63)
+
+/* A time stamp for now (see above); async-signal-safe, no system call
+ * where the kernel offers the coarse clock in its vDSO (all do). */
+uint64_t fd_stamp_time(void);
+
 /*
- * A table sequence number S such that the description on fd (lifetime gen)
- * was created after S was handed out: its open_seq when the shim saw it
- * opened, else the sequence at which its number was last released through
- * the shim; 0 when nothing is known.
+ * A stamp S such that the description on fd (lifetime gen) was created
+ * after S: its open stamp when the shim saw it opened, else the stamp at
+ * which its number was last released through the shim; 0 when nothing is
+ * known.
  */
 uint64_t fd_created_after(int fd, uint32_t gen);
 
-/* Could the description have existed before the loss numbered latch_seq?
- * fds the shim knows nothing about count as old. */
-static inline bool fd_opened_before(int fd, uint32_t gen, uint64_t latch_seq)
+/* Could a description created after stamp have existed before the loss
+ * numbered latch_seq, at latch_mono (struct latch_view)? */
+static inline bool fd_stamp_before(uint64_t stamp, uint64_t latch_seq, int64_t latch_mono)
 {
-	uint64_t after = fd_created_after(fd, gen);
+	if (stamp & FD_STAMP_TIME)
+		return (int64_t)(stamp & ~FD_STAMP_TIME) <= latch_mono;
+	return stamp == 0 || stamp < latch_seq;
+}
 
-	return after == 0 || after < latch_seq;
+/* Could the description have existed before that loss?  fds the shim knows
+ * nothing about count as old. */
+static inline bool fd_opened_before(int fd, uint32_t gen, uint64_t latch_seq, int64_t latch_mono)
+{
+	return fd_stamp_before(fd_created_after(fd, gen), latch_seq, latch_mono);
 }
 
 /* fd's data reached the storage: nothing is left to lose at close. */

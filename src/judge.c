@@ -29,6 +29,8 @@ static void merge_view(struct latch_view *into, const struct latch_view *v)
 		into->tab = v->tab;
 		into->slot = v->slot;
 	}
+	if (!into->found || v->latch_mono > into->latch_mono)
+		into->latch_mono = v->latch_mono;
 	into->found = true;
 }
 
@@ -39,6 +41,7 @@ static void lookup_both(const struct file_key *key, struct latch_view *v)
 	v->found = false;
 	v->active = false;
 	v->latch_seq = 0;
+	v->latch_mono = INT64_MIN;
 	if (latchtab_any_live(&rt.shared))
 		latchtab_lookup(&rt.shared, key, v);
 	if (latchtab_any_live(&rt.local)) {
@@ -53,7 +56,7 @@ static void judge_view(int fd, uint32_t gen, const struct latch_view *view, stru
 
 	if (!view->found)
 		return;
-	witness = fd >= 0 && fd_opened_before(fd, gen, view->latch_seq);
+	witness = fd >= 0 && fd_opened_before(fd, gen, view->latch_seq, view->latch_mono);
 	if (!view->active && !witness)
 		return;
 	if (!v->view.found)
@@ -242,7 +245,7 @@ int latch_sync_result(int fd, uint32_t gen, enum op op, bool durable, int ret)
 	}
 	if (ret < 0 && record_not_applicable(saved))
 		return ret;
-	latch_init();
+	latch_ready();
 	if (ret < 0) {
 		/* a failure is rare: ask the kernel, do not trust a cache */
 		if (fd_key_fresh(fd, &gen, &key) == 0)
@@ -279,7 +282,7 @@ int latch_syncfs_result(int fd, int ret)
 		return 0;
 	if (ret < 0 && record_not_applicable(saved))
 		return ret;
-	latch_init();
+	latch_ready();
 	if (key_from_fd(fd, &key) != 0) {
 		errno = saved;
 		return ret;
@@ -310,7 +313,7 @@ static ssize_t sync_write_failed(int fd, enum op op, ssize_t ret)
 		errno = saved;
 		return ret;
 	}
-	latch_init();
+	latch_ready();
 	gen = fd_validate(fd, gen, &key);
 	record_failure(fd, gen, &key, op, saved, NULL);
 	errno = saved;
@@ -340,7 +343,7 @@ static ssize_t dsync_write_done(int fd, enum op op, ssize_t ret)
 
 	if (!fd_latched(fd) && !latch_anything())
 		return ret;
-	latch_init();
+	latch_ready();
 	if (judge_fd(fd, &gen, &key, &v) != 0) {
 		errno = saved;
 		return ret;
@@ -439,7 +442,7 @@ int latch_close_result(int fd, enum op op, const struct close_ctx *c, int ret)
 	}
 	if (ret == 0 || !record_error_latches(saved) || !c->have_key)
 		return ret;
-	latch_init();
+	latch_ready();
 	record_failure(-1, 0, &c->key, op, saved, c->path);
 	errno = saved;
 	return ret;
@@ -460,7 +463,7 @@ int latch_msync_result(void *addr, size_t len, int flags, int ret)
 		return ret;
 	if (ret < 0 && (record_not_applicable(saved) || saved == ENOMEM))
 		return ret;
-	latch_init();
+	latch_ready();
 	if (procmaps_find(addr, &key, path, sizeof(path)) != 0) {
 		errno = saved;
 		return ret;

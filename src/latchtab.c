@@ -110,6 +110,7 @@ int latchtab_attach(struct latchtab *t, void *mem, size_t len)
 	t->rec = (struct latch_record *)((char *)mem + sizeof(*h));
 	t->mask = h->capacity - 1;
 	t->readonly = false;
+	t->boot = 0;
 	return 0;
 }
 
@@ -205,6 +206,42 @@ void latchtab_seq_above(struct latchtab *t, uint64_t seq)
 		raise_seq(&t->hdr->seq, seq);
 }
 
+static uint64_t now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The time of the latest latch, for fds stamped with a time: raised like
+ * latch_seq, and restarted by the first latch in a new boot (the time is
+ * written before the boot that gives it meaning).
+ */
+static void raise_latch_time(const struct latchtab *t, struct latch_record *r)
+{
+	uint64_t now = now_mono_ns();
+
+	if (__atomic_load_n(&r->latch_boot, __ATOMIC_ACQUIRE) != t->boot) {
+		__atomic_store_n(&r->latch_mono, now, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->latch_boot, t->boot, __ATOMIC_RELEASE);
+	}
+	raise_seq(&r->latch_mono, now);
+}
+
+/* What a time-stamped fd is compared with (struct latch_view). */
+static int64_t latch_time(const struct latchtab *t, const struct latch_record *r)
+{
+	uint64_t boot = __atomic_load_n(&r->latch_boot, __ATOMIC_ACQUIRE);
+
+	if (!t->boot || !boot)
+		return INT64_MAX;
+	if (boot != t->boot)
+		return INT64_MIN;
+	return (int64_t)__atomic_load_n(&r->latch_mono, __ATOMIC_RELAXED);
+}
+
 /*
  * Turn an ACKED record of the key back into an ACTIVE one, in one
  * compare-and-swap: the record never disappears from lookups.  The body is
@@ -216,6 +253,7 @@ static bool relatch(struct latchtab *t, struct latch_record *r, uint64_t w,
 {
 	/* Raising the sequence before owning the record fails safe: at worst
 	 * a reused slot's fds count as witnesses of a later loss. */
+	raise_latch_time(t, r);
 	raise_seq(&r->latch_seq, seq);
 	active_add(t, 1);
 	if (!word_cas(r, w, SLOT_ACTIVE, 0)) {
@@ -240,8 +278,9 @@ static bool relatch(struct latchtab *t, struct latch_record *r, uint64_t w,
  * word moved first (an acknowledgment won), the caller retries and
  * relatches.
  */
-static bool latch_again(struct latch_record *r, uint64_t w, uint64_t seq)
+static bool latch_again(const struct latchtab *t, struct latch_record *r, uint64_t w, uint64_t seq)
 {
+	raise_latch_time(t, r);
 	raise_seq(&r->latch_seq, seq);
 	return word_cas(r, w, SLOT_ACTIVE, 0);
 }
@@ -261,6 +300,7 @@ static bool insert(struct latchtab *t, struct latch_record *r, uint64_t w,
 		return false;
 	busy = word_load(r);
 	fill_body(r, ev, seq);
+	raise_latch_time(t, r);
 	if (ev->key.kind == KEY_FS)
 		__atomic_add_fetch(&t->hdr->fs_live, 1, __ATOMIC_ACQ_REL);
 	live_add(t, 1);
@@ -290,7 +330,7 @@ int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t se
 			unsigned s = W_STATE(w);
 
 			if (live(s) && key_equal(&r->key, &ev->key)) {
-				if (s == SLOT_ACTIVE && latch_again(r, w, seq))
+				if (s == SLOT_ACTIVE && latch_again(t, r, w, seq))
 					return 0;
 				if (s == SLOT_ACKED && relatch(t, r, w, ev, seq))
 					return 1;
@@ -348,6 +388,7 @@ void latchtab_lookup(const struct latchtab *t, const struct file_key *key, struc
 	view->found = false;
 	view->active = false;
 	view->latch_seq = 0;
+	view->latch_mono = INT64_MIN;
 	view->tab = t;
 	if (!latchtab_bloom_has(t, hash))
 		return;
@@ -355,6 +396,7 @@ void latchtab_lookup(const struct latchtab *t, const struct file_key *key, struc
 		uint32_t slot = (start + i) & t->mask;
 		const struct latch_record *r = &t->rec[slot];
 		uint64_t w, seq;
+		int64_t when;
 		int tries = 0;
 
 	again:
@@ -364,6 +406,7 @@ void latchtab_lookup(const struct latchtab *t, const struct file_key *key, struc
 		if (!live(W_STATE(w)) || !key_equal(&r->key, key))
 			continue;
 		seq = __atomic_load_n(&r->latch_seq, __ATOMIC_ACQUIRE);
+		when = latch_time(t, r);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		/* changed under us (an ack or relatch): read it again */
 		if (word_load(r) != w && ++tries < 64)
@@ -374,6 +417,8 @@ void latchtab_lookup(const struct latchtab *t, const struct file_key *key, struc
 			view->latch_seq = seq;
 			view->slot = slot;
 		}
+		if (when > view->latch_mono)
+			view->latch_mono = when;
 		view->found = true;
 	}
 }
@@ -436,6 +481,7 @@ bool latchtab_dev_active(const struct latchtab *t, uint64_t dev, struct latch_vi
 			view->tab = t;
 			view->slot = i;
 			view->latch_seq = __atomic_load_n(&r->latch_seq, __ATOMIC_RELAXED);
+			view->latch_mono = latch_time(t, r);
 		}
 		return true;
 	}

@@ -47,7 +47,7 @@
 
 #define LATCHTAB_MAGIC "STKYSYN1"
 /* Bumped whenever the layout of the header or a record changes. */
-#define LATCHTAB_VERSION 3u
+#define LATCHTAB_VERSION 4u
 
 enum slot_state {
 	SLOT_EMPTY = 0,
@@ -67,6 +67,11 @@ struct latch_record {
 	struct file_key key;
 	uint64_t latch_seq; /* table sequence number when it (last) latched */
 	uint64_t ack_seq;
+	/* CLOCK_MONOTONIC when it (last) latched, in the boot latch_boot
+	 * names: raised with latch_seq, for fds stamped with a time (see
+	 * fdtable.h, and latchtab_lookup) */
+	uint64_t latch_mono;
+	uint64_t latch_boot;
 	int64_t when_ns; /* CLOCK_REALTIME of the failure */
 	int64_t ack_ns;
 	int32_t error;
@@ -107,6 +112,8 @@ struct latchtab {
 	 * or a private copy standing in for a table it cannot write): every
 	 * writing function returns at once, as if it had found nothing to do. */
 	bool readonly;
+	/* Names the running boot in records' latch_boot; 0 when unknown. */
+	uint64_t boot;
 };
 
 /* A failure to record. */
@@ -201,9 +208,13 @@ int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t se
 
 /* What a lookup found for a key: enough to judge, without copying records. */
 struct latch_view {
-	bool found;		    /* a record exists, ACTIVE or ACKED */
-	bool active;		    /* unacknowledged */
-	uint64_t latch_seq;	    /* latest latch of the key */
+	bool found;	    /* a record exists, ACTIVE or ACKED */
+	bool active;	    /* unacknowledged */
+	uint64_t latch_seq; /* latest latch of the key */
+	/* For fds stamped with a time: CLOCK_MONOTONIC of the latest loss in
+	 * this boot, INT64_MIN when every loss is from an earlier boot,
+	 * INT64_MAX when that is unknown (every such fd counts as older) */
+	int64_t latch_mono;
 	const struct latchtab *tab; /* where the record of that latch is */
 	uint32_t slot;
 };

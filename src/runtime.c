@@ -32,6 +32,7 @@ static union {
 } local_mem;
 
 int latch_init_state;
+int latch_attach_state;
 
 /* A signal handler in the initialising thread may look at a table while
  * init sets it: the header, which says the table exists, is stored last,
@@ -51,6 +52,7 @@ static void setup_local(void)
 
 	latchtab_format(&local_mem, LOCAL_CAPACITY);
 	latchtab_attach(&t, &local_mem, sizeof(local_mem));
+	t.boot = 1; /* every record in it is this process's */
 	publish_table(&rt.local, &t);
 }
 
@@ -117,22 +119,25 @@ static void make_passive(struct options *o)
 	o->nmsg = 0;
 }
 
+/* Options, the local table and the injector: what open, write and close
+ * need.  The shared table is attached later (latch_attach). */
 static void setup(const struct options *in)
 {
-	static struct options passive;
 	const struct options *o = in;
 
 	if (real_first_copy && !real_first_copy()) {
-		passive = *in;
-		make_passive(&passive);
-		o = &passive;
+		if (in != &rt.opt)
+			rt.opt = *in;
+		make_passive(&rt.opt);
+		o = &rt.opt;
 	}
-	rt.opt = *o;
+	if (o != &rt.opt)
+		rt.opt = *o;
+	o = &rt.opt;
 	log_setup(o->log_mode, o->log_path, program_invocation_short_name);
 	for (int i = 0; i < o->nmsg; i++)
 		log_message(o->msg[i]);
 	setup_local();
-	setup_shared(o);
 	inject_setup(o->inject);
 	inject_set_report(o->inject_report);
 	/* Only lose= rules record what writes overwrite. */
@@ -159,21 +164,29 @@ static bool thread_alive(pid_t tid)
 	return alive;
 }
 
-static void wait_for_init(int owner)
+/* Set by any thread that ever waited for a step (sequentially consistent
+ * with the state words: a finishing owner either sees it, or the waiter's
+ * futex sees the word already done).  The wait is bounded anyway. */
+static int claim_waited;
+
+static void wait_for_owner(int *word, int owner)
 {
 	struct timespec ms = {0, 1000000};
 
-	syscall(SYS_futex, &latch_init_state, FUTEX_WAIT_PRIVATE, owner, &ms, NULL, 0);
+	__atomic_store_n(&claim_waited, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, owner, &ms, NULL, 0);
 }
 
 /*
- * The caller runs init when it wins the state word.  Another thread running
- * it is waited for while it exists; one that is not in this process (a
- * child forked during init) is replaced.  This thread re-entering init (a
- * signal handler, or a wrapper called from init itself) does not wait, and
+ * The protocol of a once-only step (init, attach), on its state word: 0,
+ * LATCH_INIT_DONE, or the tid of the thread running it.  The caller runs
+ * the step when it wins the word.  Another thread running it is waited for
+ * while it exists; one that is not in this process (a child forked during
+ * the step) is replaced.  This thread re-entering the step (a signal
+ * handler, or a wrapper called from the step itself) does not wait, and
  * runs with what is set up so far.
  */
-static bool claim_init(void)
+static bool claim(int *word)
 {
 	int self = (int)gettid();
 
@@ -185,38 +198,54 @@ static bool claim_init(void)
 	for (;;) {
 		int state = 0;
 
-		if (__atomic_compare_exchange_n(&latch_init_state, &state, self, false,
-						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		if (__atomic_compare_exchange_n(word, &state, self, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
 			return true;
 		if (state == LATCH_INIT_DONE || state == self)
 			return false;
 		if (!thread_alive(state))
-			__atomic_compare_exchange_n(&latch_init_state, &state, 0, false,
-						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+			__atomic_compare_exchange_n(word, &state, 0, false, __ATOMIC_ACQ_REL,
+						    __ATOMIC_ACQUIRE);
 		else
-			wait_for_init(state);
+			wait_for_owner(word, state);
 	}
 }
 
-static void init_done(void)
+/* The common case, nobody waiting, costs no system call. */
+static void claim_done(int *word)
 {
-	__atomic_store_n(&latch_init_state, LATCH_INIT_DONE, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &latch_init_state, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+	__atomic_store_n(word, LATCH_INIT_DONE, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&claim_waited, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
 void latch_init(void)
 {
-	static struct options opt; /* too large for a small thread stack */
-
 	int saved;
 
 	if (__atomic_load_n(&latch_init_state, __ATOMIC_ACQUIRE) == LATCH_INIT_DONE)
 		return;
 	saved = errno; /* wrappers call this on their way to a success */
-	if (claim_init()) {
-		config_load(&opt, env_lookup, geteuid() == 0);
-		setup(&opt);
-		init_done();
+	if (claim(&latch_init_state)) {
+		/* rt.opt is written here only, before the word says done */
+		config_load(&rt.opt, env_lookup, geteuid() == 0);
+		setup(&rt.opt);
+		claim_done(&latch_init_state);
+	}
+	errno = saved;
+}
+
+void latch_attach(void)
+{
+	int saved;
+
+	latch_init();
+	if (__atomic_load_n(&latch_attach_state, __ATOMIC_ACQUIRE) == LATCH_INIT_DONE)
+		return;
+	saved = errno;
+	if (claim(&latch_attach_state)) {
+		setup_shared(&rt.opt);
+		claim_done(&latch_attach_state);
 	}
 	errno = saved;
 }
@@ -226,5 +255,7 @@ void latch_init_with(const struct options *o)
 	memset(&rt, 0, sizeof(rt));
 	memset(&local_mem, 0, sizeof(local_mem));
 	setup(o);
-	init_done();
+	claim_done(&latch_init_state);
+	__atomic_store_n(&latch_attach_state, 0, __ATOMIC_RELEASE);
+	latch_attach();
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "fdtable.h"
 #include "latchtab.h"
 
 /* The process-wide runtime, set up once by latch_init. */
@@ -32,8 +33,18 @@ extern struct runtime rt RUNTIME_HIDDEN;
  * fault injector); read on the hot path. */
 extern int io_gate RUNTIME_HIDDEN;
 
-/* Idempotent; safe to call from any wrapper, also before the constructor. */
+/*
+ * Two once-only steps, each idempotent and safe to call from any wrapper,
+ * also before the constructor.  latch_init reads the options and sets up
+ * the in-process table and the injector: what opening, writing and closing
+ * need, run by the constructor.  latch_attach (which runs latch_init first)
+ * attaches the shared table in the state folder: only the first call that
+ * needs latches (a sync, a failure, the API) pays for it, so a process that
+ * never syncs never opens the state folder.  Until then, fds are stamped
+ * with the time instead of a table sequence number (latch_seq_now).
+ */
 void latch_init(void);
+void latch_attach(void);
 /* Set up from explicit options instead of the environment (unit tests). */
 void latch_init_with(const struct options *o);
 
@@ -45,25 +56,39 @@ static inline struct latchtab *latch_seq_table(void)
 	return rt.shared.hdr && !rt.shared.readonly ? &rt.shared : &rt.local;
 }
 
-/* The sequence number to stamp on an fd about to be opened. */
+/* Each: 0, not started; LATCH_INIT_DONE; else the tid of the thread running
+ * it. */
+extern int latch_init_state RUNTIME_HIDDEN;
+extern int latch_attach_state RUNTIME_HIDDEN;
+#define LATCH_INIT_DONE (-1)
+
+/* The stamp (fdtable.h) for an fd about to be opened or released: the
+ * sequence number of the table that numbers latches, or, before it is
+ * attached, the time. */
 static inline uint64_t latch_seq_now(void)
 {
-	const struct latchtab *t = latch_seq_table();
+	const struct latchtab *t;
 
+	if (__builtin_expect(
+		__atomic_load_n(&latch_attach_state, __ATOMIC_ACQUIRE) != LATCH_INIT_DONE, 0))
+		return fd_stamp_time();
+	t = latch_seq_table();
 	return t->hdr ? latchtab_seq(t) : 0;
 }
 
-/* 0: not started; LATCH_INIT_DONE; else the tid of the thread running it. */
-extern int latch_init_state RUNTIME_HIDDEN;
-#define LATCH_INIT_DONE (-1)
+/* Everything that reads or writes latches calls this first. */
+static inline void latch_ready(void)
+{
+	if (__builtin_expect(
+		__atomic_load_n(&latch_attach_state, __ATOMIC_ACQUIRE) != LATCH_INIT_DONE, 0))
+		latch_attach();
+}
 
-/* Is anything latched?  Initialises first if need be: a sync from another
+/* Is anything latched?  Attaches first if need be: a sync from another
  * library's constructor must see the shared table too. */
 static inline bool latch_anything(void)
 {
-	if (__builtin_expect(
-		__atomic_load_n(&latch_init_state, __ATOMIC_ACQUIRE) != LATCH_INIT_DONE, 0))
-		latch_init();
+	latch_ready();
 	return latchtab_any_live(&rt.shared) || latchtab_any_live(&rt.local);
 }
 

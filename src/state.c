@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "boot.h"
 #include "sys.h"
 
 /* Put a one-line reason in msg; returns -1 for the caller to pass on. */
@@ -274,6 +275,7 @@ static int attach_mapping(struct state *s, void *mem, size_t len, bool readonly,
 			      dir);
 	}
 	s->tab.readonly = readonly;
+	s->tab.boot = boot_tag();
 	s->map = mem;
 	s->len = len;
 	return 0;

@@ -134,7 +134,7 @@ START_TEST(out_of_range_fds_are_ignored)
 	ck_assert(!fd_latched(FDTAB_MAX));
 	ck_assert(!fd_latched(-3));
 	ck_assert_ptr_null(fd_entry(FDTAB_MAX));
-	ck_assert(fd_opened_before(FDTAB_MAX, 0, 1));
+	ck_assert(fd_opened_before(FDTAB_MAX, 0, 1, INT64_MIN));
 }
 END_TEST
 
@@ -154,7 +154,7 @@ START_TEST(validate_detects_reuse_behind_our_back)
 	next = fd_validate(4, gen, &b); /* another file under the same number */
 	ck_assert_uint_ne(next, gen);
 	ck_assert(!(next & 1));
-	ck_assert(fd_opened_before(4, next, 1));
+	ck_assert(fd_opened_before(4, next, 1, INT64_MIN));
 	ck_assert(fd_cached_key(4, next, &k) && key_equal(&k, &b));
 }
 END_TEST
@@ -164,13 +164,13 @@ END_TEST
 START_TEST(unknown_fd_on_a_released_number_is_newer)
 {
 	clear();
-	ck_assert(fd_opened_before(8, fd_gen(8), 5)); /* never seen: old */
+	ck_assert(fd_opened_before(8, fd_gen(8), 5, INT64_MIN)); /* never seen: old */
 	fd_install_open(8, 3, 0);
 	fd_release(8, 7);
 	/* a raw open reuses 8, unseen */
-	ck_assert(fd_opened_before(8, fd_gen(8), 8));
-	ck_assert(!fd_opened_before(8, fd_gen(8), 7));
-	ck_assert(!fd_opened_before(8, fd_gen(8), 6));
+	ck_assert(fd_opened_before(8, fd_gen(8), 8, INT64_MIN));
+	ck_assert(!fd_opened_before(8, fd_gen(8), 7, INT64_MIN));
+	ck_assert(!fd_opened_before(8, fd_gen(8), 6, INT64_MIN));
 }
 END_TEST
 
@@ -181,7 +181,7 @@ START_TEST(high_fds_are_tracked)
 
 	clear();
 	ck_assert_ptr_null(fd_entry(high)); /* nothing mapped until needed */
-	ck_assert(fd_opened_before(high, fd_gen(high), 5));
+	ck_assert(fd_opened_before(high, fd_gen(high), 5, INT64_MIN));
 	fd_install_open(high, 3, 0);
 	ck_assert_ptr_nonnull(fd_entry(high));
 	ck_assert_uint_eq(fd_created_after(high, fd_gen(high)), 3);
@@ -189,7 +189,7 @@ START_TEST(high_fds_are_tracked)
 	ck_assert(fd_latched(high));
 	fd_release(high, 9);
 	ck_assert(!fd_latched(high));
-	ck_assert(!fd_opened_before(high, fd_gen(high), 9));
+	ck_assert(!fd_opened_before(high, fd_gen(high), 9, INT64_MIN));
 	fd_install_dup(high, top, false);
 	ck_assert_uint_eq(fd_created_after(top, fd_gen(top)), 9);
 	fd_install_open(FDTAB_MAX, 1, 0); /* beyond: ignored */

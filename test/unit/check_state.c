@@ -203,7 +203,8 @@ START_TEST(damaged_tables_are_named)
 	make_table();
 	v = 2;
 	patch(offsetof(struct latch_header, version), &v, sizeof(v));
-	refused_with("is a latch table of version 2, not 3; refused");
+	snprintf(b, sizeof(b), "is a latch table of version 2, not %u; refused", LATCHTAB_VERSION);
+	refused_with(b);
 	v = LATCHTAB_VERSION;
 	patch(offsetof(struct latch_header, version), &v, sizeof(v));
 	v = 48; /* not a power of two */
