@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,14 @@ static int step_global(char **a)
 		show(op, "-", 0, 0);
 		return 1;
 	}
+	/* pause: go on once a line arrives on stdin (another process's turn). */
+	if (strcmp(op, "pause") == 0) {
+		char line[16];
+		bool got = fgets(line, sizeof(line), stdin) != NULL;
+
+		show(op, "-", got ? 0 : -1, got ? 0 : EIO);
+		return 1;
+	}
 	if (strcmp(op, "fork") == 0) {
 		pid_t pid = fork();
 		int status;
@@ -164,7 +173,8 @@ static int step(char **a)
 	struct iovec iov[2];
 
 	errno = 0;
-	if (strcmp(op, "fork") == 0 || strcmp(op, "exec") == 0 || strcmp(op, "sync") == 0)
+	if (strcmp(op, "fork") == 0 || strcmp(op, "exec") == 0 || strcmp(op, "sync") == 0 ||
+	    strcmp(op, "pause") == 0)
 		return step_global(a);
 	if (!a[1]) {
 		fprintf(stderr, "ssprobe: %s needs a handle\n", op);

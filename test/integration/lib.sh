@@ -46,6 +46,17 @@ shim_only() {
 	env LD_PRELOAD="${SANITIZER_PRELOAD:+$SANITIZER_PRELOAD }$LIB" "$@"
 }
 
+# wait_for_line FILE LINE: until FILE holds LINE (10 s at most).
+wait_for_line() {
+	local i
+	for i in $(seq 200); do
+		grep -qxF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "    timed out waiting for '$2' in $1" >&2
+	return 1
+}
+
 # expect_line OUTPUT LINE: OUTPUT must contain LINE as a whole line.
 expect_line() {
 	if ! grep -qxF -- "$2" <<<"$1"; then

@@ -182,6 +182,38 @@ test_second_process_shares_the_latch() {
 	expect_line "$out" "status h1 = fd_latched=0 file_latched=1 acknowledged=0 error=EIO op=fsync pid_ok=1"
 }
 
+# A process attaches the shared table at its first sync; the age of an fd it
+# opened before that comes from the clock, and must still decide which fds
+# saw a loss made meanwhile by another process.
+test_fd_opened_before_the_first_sync_keeps_its_age() {
+	local a
+	mkfifo "$T/go"
+	shim_only STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc pause fsync h1 status h1 \
+		<"$T/go" >"$T/a.out" &
+	a=$!
+	exec 7>"$T/go"
+	wait_for_line "$T/a.out" "open h1 = 0"
+	shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rw write h1 B fsync h1 >/dev/null
+	sleep 0.05 # the next open comes at least a clock tick after the loss
+	out=$(shim_only STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rw ack h1 fsync h1)
+	expect_line "$out" "ack h1 = 0"
+	expect_line "$out" "fsync h1 = 0"
+	echo go >&7
+	exec 7>&-
+	wait "$a"
+	out=$(cat "$T/a.out")
+	expect_line "$out" "fsync h1 = -1 EIO"
+	expect_line "$out" "status h1 = fd_latched=1 file_latched=0 acknowledged=1 error=EIO op=fsync pid_ok=1"
+}
+
+# A process that never syncs never touches the state folder.
+test_process_that_never_syncs_leaves_the_state_alone() {
+	shim_only STICKYSYNC_LOG=stderr "$PROBE" open h1 "$T/f" rwc write h1 A close h1 >/dev/null
+	[ ! -e "$T/state" ] || { echo "    the state folder was made" >&2; return 1; }
+	shim_only "$PROBE" open h1 "$T/f" rw fsync h1 >/dev/null
+	[ -e "$T/state/latches" ] || { echo "    the first sync did not attach the table" >&2; return 1; }
+}
+
 test_state_off_keeps_latches_in_process() {
 	shim STICKYSYNC_STATE=off STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc fsync h1 >/dev/null
 	out=$(shim_only STICKYSYNC_STATE=off "$PROBE" open h1 "$T/f" rw fsync h1)

@@ -59,6 +59,48 @@ START_TEST(latch_then_lookup)
 }
 END_TEST
 
+static int64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* What a time-stamped fd is compared with: the monotonic time of the
+ * latest latch in this boot; before every such fd if the latch is from
+ * another boot; after every one if the boot is unknown. */
+START_TEST(latch_time_is_read_in_its_boot)
+{
+	struct latch_event ev = event(42, 28);
+	struct latch_view v;
+	int64_t before, between, after;
+
+	t.boot = 7;
+	before = mono_now();
+	ck_assert_int_eq(latchtab_latch(&t, &ev, 5), 1);
+	between = mono_now();
+	latchtab_lookup(&t, &ev.key, &v);
+	ck_assert(v.latch_mono >= before && v.latch_mono <= between);
+	ck_assert(latchtab_acknowledge(&t, &ev.key, 5, 6, 0, NULL) == 1);
+	ck_assert_int_eq(latchtab_latch(&t, &ev, 7), 1); /* relatched later */
+	after = mono_now();
+	latchtab_lookup(&t, &ev.key, &v);
+	ck_assert(v.latch_mono >= between && v.latch_mono <= after);
+	t.boot = 8; /* the next boot reads it as older than anything */
+	latchtab_lookup(&t, &ev.key, &v);
+	ck_assert(v.found && v.latch_mono == INT64_MIN);
+	ck_assert(latchtab_dev_active(&t, ev.key.dev, &v) && v.latch_mono == INT64_MIN);
+	t.boot = 0; /* unknown: newer than anything */
+	latchtab_lookup(&t, &ev.key, &v);
+	ck_assert(v.latch_mono == INT64_MAX);
+	t.boot = 8; /* a latch in the new boot restarts the time */
+	ck_assert_int_eq(latchtab_latch(&t, &ev, 9), 0);
+	latchtab_lookup(&t, &ev.key, &v);
+	ck_assert(v.latch_mono >= after && v.latch_mono <= mono_now());
+}
+END_TEST
+
 START_TEST(second_latch_keeps_first_error)
 {
 	struct latch_event a = event(42, 28), b = event(42, 5);
@@ -330,6 +372,7 @@ Suite *latchtab_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, latch_then_lookup);
+	tcase_add_test(tc, latch_time_is_read_in_its_boot);
 	tcase_add_test(tc, second_latch_keeps_first_error);
 	tcase_add_test(tc, other_keys_do_not_match);
 	tcase_add_test(tc, acknowledge_then_relatch);
