@@ -32,16 +32,15 @@ EXPORT int stickysync_status(int fd, struct stickysync_status *st)
 }
 
 /*
- * Read the options and attach the state before main.  Real functions are
- * resolved by each wrapper at its first call, so a process pays only for
- * what it uses; vfork's stub cannot resolve anything itself, so its real
- * function is found here.  Every wrapper also copes without this having run.
+ * Read the options before main (the shared table is attached at the first
+ * sync: runtime.h).  Real functions are resolved by each wrapper at its
+ * first call, so a process pays only for what it uses.  Every wrapper also
+ * copes without this having run.
  */
 __attribute__((constructor)) static void stickysync_start(void)
 {
 	int saved = errno;
 
-	(void)REAL(vfork);
 	latch_init();
 	errno = saved;
 }

@@ -60,19 +60,31 @@ static void load_policy(struct options *o, const char *v)
 		 v);
 }
 
+/* dst = a followed by b; false if that does not fit. */
+static bool join_fits(char *dst, size_t size, const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	if (na + nb >= size)
+		return false;
+	memcpy(dst, a, na);
+	memcpy(dst + na, b, nb + 1);
+	return true;
+}
+
 static void default_state_dir(struct options *o, config_getenv_fn get, bool is_root)
 {
 	const char *xdg = get("XDG_STATE_HOME"), *home = get("HOME");
-	int n = -1;
+	char *dir = o->state_dir;
+	bool ok = false;
 
 	if (is_root)
-		n = snprintf(o->state_dir, sizeof(o->state_dir), "/var/lib/stickysync");
+		ok = join_fits(dir, sizeof(o->state_dir), "/var/lib/stickysync", "");
 	else if (xdg && xdg[0] == '/')
-		n = snprintf(o->state_dir, sizeof(o->state_dir), "%s/stickysync", xdg);
+		ok = join_fits(dir, sizeof(o->state_dir), xdg, "/stickysync");
 	else if (home && home[0] == '/')
-		n = snprintf(o->state_dir, sizeof(o->state_dir), "%s/.local/state/stickysync",
-			     home);
-	if (n < 0 || (size_t)n >= sizeof(o->state_dir)) {
+		ok = join_fits(dir, sizeof(o->state_dir), home, "/.local/state/stickysync");
+	if (!ok) {
 		complain(o, "no state folder: HOME is unset or not an absolute path, and so is "
 			    "XDG_STATE_HOME; latches are kept in this process only");
 		o->state_mode = STATE_OFF;

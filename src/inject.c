@@ -2,6 +2,7 @@
 /* Copyright (C) 2026 The stickysync authors */
 #define _GNU_SOURCE
 #include "inject.h"
+#include "strcopy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -347,7 +348,7 @@ static bool atfork_registered;
 
 void inject_set_report(const char *path)
 {
-	snprintf(report_path, sizeof(report_path), "%s", path ? path : "");
+	str_copy(report_path, sizeof(report_path), path);
 }
 
 /* One line per rule, for the command to add up: "N FIRED S0 ... S6 SPEC".

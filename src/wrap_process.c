@@ -41,19 +41,24 @@ __attribute__((constructor)) static void vfork_mark_fork_safe(void)
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-/* Before the symbol is resolved: fork, whose child has memory of its own
- * and so no vfork mark. */
-pid_t vfork_unresolved(void);
-__attribute__((used)) pid_t vfork_unresolved(void)
+/* The real vfork, resolved at the first call (before the stub's jump, on
+ * a stack the child never returns through).  Without one, fork, whose
+ * child has memory of its own and so no vfork mark. */
+void *vfork_resolve(void);
+__attribute__((used)) void *vfork_resolve(void)
 {
-	fd_vfork_parent = 0;
-	return fb_vfork();
+	void *fn = (void *)REAL(vfork);
+
+	if (fn == (void *)fb_vfork)
+		fd_vfork_parent = 0;
+	return fn;
 }
 
 /*
  * getpid into the thread's mark (only if unset: a vfork child that vforks
  * again keeps its parent's mark, so neither it nor its child writes the
- * table), then a tail jump to the real vfork.
+ * table), then a tail jump to the real vfork; the first call resolves it
+ * first (the call keeps the stack aligned, and returns before the jump).
  */
 EXPORT __attribute__((naked)) pid_t vfork(void)
 {
@@ -66,7 +71,11 @@ EXPORT __attribute__((naked)) pid_t vfork(void)
 					"1:\n\t"
 					"mov real_vfork(%rip), %rax\n\t"
 					"test %rax, %rax\n\t"
-					"jz vfork_unresolved\n\t"
+					"jnz 2f\n\t"
+					"sub $8, %rsp\n\t"
+					"call vfork_resolve\n\t"
+					"add $8, %rsp\n"
+					"2:\n\t"
 					"jmp *%rax\n\t");
 }
 
