@@ -267,6 +267,98 @@ run_counts() {
 	done
 }
 
+# ------------------------------------------------------------- start-up
+
+# A process that starts, syncs nothing and exits: $STARTUP_PROG, run with
+# an empty environment (plus a HOME of its own) so that nothing but the
+# preload differs.  "floor" is the pass-through preload: what loading any
+# preload library costs (the loader opens and maps it: system calls no
+# library can avoid).  "stickysync, variables set" is how `stickysync run`
+# starts a program with options (two STICKYSYNC_* variables).
+STARTUP_PROG=${STARTUP_PROG:-/bin/true}
+STARTUP_CONFIGS="none floor lib libvars"
+
+startup_env() {
+	echo "HOME=$WORK/home"
+	case $1 in
+	floor) echo "LD_PRELOAD=$BENCH_BIN/floor.so" ;;
+	lib) echo "LD_PRELOAD=$LIB" ;;
+	libvars) printf '%s\n' "LD_PRELOAD=$LIB" "STICKYSYNC_STATE=$WORK/home/state" \
+		"STICKYSYNC_POLICY=sticky" ;;
+	esac
+}
+
+startup_label() {
+	case $1 in
+	none) echo "no preload" ;;
+	floor) echo "floor (a pass-through preload)" ;;
+	lib) echo "stickysync" ;;
+	libvars) echo "stickysync, variables set" ;;
+	esac
+}
+
+# Whole-process counts: instructions (callgrind, everything from the first
+# instruction of the loader) and system calls (strace -f -c).
+run_startup() {
+	local cfg envv
+	mkdir -p "$WORK/home"
+	for cfg in $STARTUP_CONFIGS; do
+		mapfile -t envv < <(startup_env "$cfg")
+		env -i "${envv[@]}" valgrind --tool=callgrind \
+			--callgrind-out-file="$R/startup.$cfg.cg" "$STARTUP_PROG" \
+			>/dev/null 2>"$R/startup.$cfg.cg.stderr"
+		awk '/^totals:/ { print $2 }' "$R/startup.$cfg.cg" >"$R/startup.$cfg.ir" 2>/dev/null
+		env -i strace -f -c -U name,calls -o "$R/startup.$cfg.st" \
+			$(printf -- '-E %s ' "${envv[@]}") "$STARTUP_PROG" >/dev/null 2>&1
+		awk 'NF == 2 && $2 ~ /^[0-9]+$/ && $1 != "total" { n += $2 } END { print n + 0 }' \
+			"$R/startup.$cfg.st" >"$R/startup.$cfg.sys"
+	done
+	# A process that never syncs must not have made the state folder.
+	[ ! -e "$WORK/home/state" ] || echo "the state folder was made" >"$R/startup.err"
+}
+
+startup_value() { cat "$R/startup.$1.$2" 2>/dev/null || echo ERR; }
+startup_added() { # startup_added CONFIG BASE ir|sys
+	local a b
+	a=$(startup_value "$1" "$3")
+	b=$(startup_value "$2" "$3")
+	[ "$a" = ERR ] || [ "$b" = ERR ] && { echo ERR; return; }
+	echo $((a - b))
+}
+
+# The design targets: added instructions over no preload; added system
+# calls over the floor (the loader's share of loading any preload library
+# is not the library's to save).
+STARTUP_TARGET_IR=30000
+STARTUP_TARGET_SYS=6
+
+check_startup() {
+	local cfg ir sys v
+	for cfg in lib libvars; do
+		ir=$(startup_added "$cfg" none ir)
+		le "$ir" "$STARTUP_TARGET_IR" && v=OK || v=FAIL
+		verdict $v "start-up of $STARTUP_PROG ($(startup_label "$cfg")): +$ir instructions (target <= $STARTUP_TARGET_IR)"
+		sys=$(startup_added "$cfg" floor sys)
+		le "$sys" "$STARTUP_TARGET_SYS" && v=OK || v=FAIL
+		verdict $v "start-up of $STARTUP_PROG ($(startup_label "$cfg")): +$sys system calls over the floor, +$(startup_added "$cfg" none sys) over no preload (target <= $STARTUP_TARGET_SYS over the floor)"
+	done
+	[ ! -e "$R/startup.err" ] && v=OK || v=FAIL
+	verdict $v "start-up: a process that never syncs leaves the state folder alone"
+}
+
+startup_report() {
+	local cfg
+	echo "## Start-up: a process that syncs nothing"
+	echo
+	echo "\`$STARTUP_PROG\` run with an empty environment: instructions of the whole process (callgrind, from the loader's first instruction) and system calls (strace). The floor is a pass-through preload library: loading any preload costs the loader about as much. Targets: at most +$STARTUP_TARGET_IR instructions over no preload, at most +$STARTUP_TARGET_SYS system calls over the floor."
+	echo
+	echo "| configuration | instructions | added | system calls | added over no preload | added over the floor |"
+	echo "|---|---|---|---|---|---|"
+	for cfg in $STARTUP_CONFIGS; do
+		echo "| $(startup_label "$cfg") | $(startup_value "$cfg" ir) | $(startup_added "$cfg" none ir) | $(startup_value "$cfg" sys) | $(startup_added "$cfg" none sys) | $(startup_added "$cfg" floor sys) |"
+	done
+}
+
 # per_call A B: (B - A) / (N2 - N1), one decimal.
 per_call() {
 	awk -v a="$1" -v b="$2" -v d=$((N2 - N1)) 'BEGIN { printf "%.1f", (b - a) / d }'
@@ -606,7 +698,9 @@ check)
 	populate
 	echo "info: $LATCHED other inodes latched through $POPULATED_BY"
 	run_counts
+	run_startup
 	check
+	check_startup
 	echo "bench-counts: $PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
 	;;
@@ -616,6 +710,7 @@ report)
 	case " $CONFIGS " in *" latched "*) populate ;; esac
 	echo "bench: counting instructions and system calls ($CONFIGS)..." >&2
 	run_counts
+	[ -f "$LIB" ] && run_startup
 	echo "bench: timing, $ROUNDS rounds..." >&2
 	run_times
 	run_thread_futex
@@ -629,6 +724,8 @@ report)
 		echo
 		if [ -f "$LIB" ]; then
 			targets
+			echo
+			startup_report
 			echo
 		fi
 		report

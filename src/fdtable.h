@@ -228,6 +228,13 @@ static inline int fd_dup_result(int oldfd, int ret, bool dups, bool chosen)
 /* A time stamp for now (see above); async-signal-safe, no system call
  * where the kernel offers the coarse clock in its vDSO (all do). */
 uint64_t fd_stamp_time(void);
+/*
+ * The latest fd_stamp_time of the process, 0 before the first.  A stamp
+ * may be earlier than the moment it stands for, never later (an fd created
+ * after it counts as older than it is, which fails safe): releasing a
+ * number takes this one instead of reading the clock.
+ */
+extern uint64_t fd_last_stamp;
 
 /*
  * A stamp S such that the description on fd (lifetime gen) was created

@@ -148,38 +148,54 @@ static void setup(const struct options *in)
 
 extern char **environ;
 
-static bool starts_with(const char *s, const char *prefix)
+/* s past prefix, or NULL if it does not start with it. */
+static const char *past(const char *s, const char *prefix)
 {
 	while (*prefix && *s == *prefix)
 		s++, prefix++;
-	return *prefix == '\0';
+	return *prefix ? NULL : s;
 }
 
-/* Does any variable start with prefix?  Most processes set none of the
- * library's variables: one pass over the environment then answers for all
- * of them, instead of a lookup each. */
-static bool env_any(const char *prefix)
+/*
+ * The library's own variables (STICKYSYNC_*), gathered in one pass over the
+ * environment the first time one is asked for (init runs once, in one
+ * thread): most processes set none or a few, and a lookup each would scan
+ * the whole environment a dozen times at every start.
+ */
+#define ENV_OURS_MAX 32
+static const char *env_ours[ENV_OURS_MAX];
+static int env_nours = -1;
+
+static void gather_ours(void)
 {
-	for (char **e = environ; e && *e; e++)
-		if (starts_with(*e, prefix))
-			return true;
-	return false;
+	int n = 0;
+
+	for (char **e = environ; e && *e && n < ENV_OURS_MAX; e++)
+		if (past(*e, "STICKYSYNC_"))
+			env_ours[n++] = *e;
+	env_nours = n;
 }
 
-/* secure_getenv: in a setuid program (the library in /etc/ld.so.preload)
- * the caller's variables must not choose where root writes or what fails. */
+/* secure_getenv's answer: in a setuid program (the library in
+ * /etc/ld.so.preload) the caller's variables must not choose where root
+ * writes or what fails. */
 static const char *env_lookup(const char *name)
 {
-	static const char ours[] = "STICKYSYNC_";
-	static int any_ours = -1; /* init runs once, in one thread */
+	static int hidden = -1; /* libc hides them all, or none */
+	const char *v;
 
-	if (starts_with(name, ours)) {
-		if (any_ours < 0)
-			any_ours = env_any(ours);
-		if (!any_ours)
-			return NULL;
+	if (!past(name, "STICKYSYNC_"))
+		return secure_getenv(name);
+	if (env_nours < 0)
+		gather_ours();
+	for (int i = 0; i < env_nours; i++) {
+		if (!(v = past(env_ours[i], name)) || *v != '=')
+			continue;
+		if (hidden < 0)
+			hidden = secure_getenv(name) == NULL;
+		return hidden ? NULL : v + 1;
 	}
-	return secure_getenv(name);
+	return NULL;
 }
 
 /* Is thread tid of this process still there?  A child forked while

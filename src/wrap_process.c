@@ -21,22 +21,18 @@
 #include "fdtable.h"
 #include "real.h"
 
+#if defined(__x86_64__)
+
 /*
  * The parent clears its mark only when it next writes the fd table, so a
  * thread that vforked may still carry it when it forks.  A child of fork
  * has memory of its own: it must not take itself for a child of vfork.
+ * Registered by the first vfork, before any thread has a mark.
  */
 static void forget_vfork_mark(void)
 {
 	fd_vfork_parent = 0;
 }
-
-__attribute__((constructor)) static void vfork_mark_fork_safe(void)
-{
-	pthread_atfork(NULL, NULL, forget_vfork_mark);
-}
-
-#if defined(__x86_64__)
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -47,8 +43,11 @@ __attribute__((constructor)) static void vfork_mark_fork_safe(void)
 void *vfork_resolve(void);
 __attribute__((used)) void *vfork_resolve(void)
 {
+	static bool registered;
 	void *fn = (void *)REAL(vfork);
 
+	if (!__atomic_exchange_n(&registered, true, __ATOMIC_ACQ_REL))
+		pthread_atfork(NULL, NULL, forget_vfork_mark);
 	if (fn == (void *)fb_vfork)
 		fd_vfork_parent = 0;
 	return fn;
