@@ -32,10 +32,23 @@ static void complain(struct options *o, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Every process runs this at start, and the library binds libc's functions
+ * at their first call (about 700 instructions each): the few string
+ * functions here are the ones the rest of start-up binds anyway (strnlen,
+ * memcpy), or a loop.
+ */
+static bool same(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
 /* Copy src into dst; false (dst untouched) if it does not fit. */
 static bool copy_fits(char *dst, size_t size, const char *src)
 {
-	size_t n = strlen(src);
+	size_t n = strnlen(src, size);
 
 	if (n >= size)
 		return false;
@@ -49,7 +62,7 @@ static void load_policy(struct options *o, const char *v)
 	if (!v || !*v)
 		return;
 	for (unsigned i = 0; i < sizeof(policy_names) / sizeof(policy_names[0]); i++) {
-		if (strcmp(v, policy_names[i]) == 0) {
+		if (same(v, policy_names[i])) {
 			o->policy = (enum policy)i;
 			return;
 		}
@@ -63,7 +76,7 @@ static void load_policy(struct options *o, const char *v)
 /* dst = a followed by b; false if that does not fit. */
 static bool join_fits(char *dst, size_t size, const char *a, const char *b)
 {
-	size_t na = strlen(a), nb = strlen(b);
+	size_t na = strnlen(a, size), nb = strnlen(b, size);
 
 	if (na + nb >= size)
 		return false;
@@ -98,7 +111,7 @@ static void load_state(struct options *o, const char *v, config_getenv_fn get, b
 		default_state_dir(o, get, is_root);
 		return;
 	}
-	if (strcmp(v, "off") == 0) {
+	if (same(v, "off")) {
 		o->state_mode = STATE_OFF;
 		return;
 	}
@@ -134,13 +147,13 @@ static void load_capacity(struct options *o, const char *v)
 static void load_log(struct options *o, const char *v)
 {
 	o->log_mode = LOG_STDERR;
-	if (!v || !*v || strcmp(v, "stderr") == 0)
+	if (!v || !*v || same(v, "stderr"))
 		return;
-	if (strcmp(v, "syslog") == 0) {
+	if (same(v, "syslog")) {
 		o->log_mode = LOG_SYSLOG;
 		return;
 	}
-	if (strcmp(v, "off") == 0) {
+	if (same(v, "off")) {
 		o->log_mode = LOG_OFF;
 		return;
 	}
