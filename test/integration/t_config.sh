@@ -47,8 +47,9 @@ test_malformed_values_are_named() {
 	[ ! -e relative ]
 }
 
+# (The table is attached at a process's first sync.)
 test_state_folder_is_created_private() {
-	shim_only "$PROBE" open h1 "$T/f" rwc >/dev/null
+	shim_only "$PROBE" open h1 "$T/f" rwc fsync h1 >/dev/null
 	expect_eq "$(stat -c %a "$T/state")" 700
 	expect_eq "$(stat -c %a "$T/state/latches")" 600
 }
@@ -59,20 +60,20 @@ test_unsafe_state_folders_are_refused() {
 	expect_grep "$out" "state folder $T/open is writable by group or others; refused .*; latches are kept in this process only"
 	expect_line "$out" "fsync h1 = -1 EIO"
 	mkdir -m 700 "$T/real" && ln -s "$T/real" "$T/link"
-	out=$(shim STICKYSYNC_STATE="$T/link" "$PROBE" open h1 "$T/f2" rwc 2>&1)
+	out=$(shim STICKYSYNC_STATE="$T/link" "$PROBE" open h1 "$T/f2" rwc fsync h1 2>&1)
 	expect_grep "$out" "state folder $T/link is reached through a symbolic link \(or is not a folder\); refused"
 	# a link of our own on the way is followed; another user's is not
 	mkdir -m 700 "$T/real/s"
-	out=$(shim STICKYSYNC_STATE="$T/link/s" "$PROBE" open h1 "$T/f4" rwc 2>&1)
+	out=$(shim STICKYSYNC_STATE="$T/link/s" "$PROBE" open h1 "$T/f4" rwc fsync h1 2>&1)
 	expect_no_grep "$out" "refused"
 	if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 		ln -s "$T/real" "$T/their-link" && chown -h nobody "$T/their-link"
-		out=$(shim STICKYSYNC_STATE="$T/their-link/s" "$PROBE" open h1 "$T/f5" rwc 2>&1)
+		out=$(shim STICKYSYNC_STATE="$T/their-link/s" "$PROBE" open h1 "$T/f5" rwc fsync h1 2>&1)
 		expect_grep "$out" "state folder $T/their-link/s is reached through a symbolic link"
 	fi
 	if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 		mkdir -m 700 "$T/theirs" && chown nobody "$T/theirs"
-		out=$(shim STICKYSYNC_STATE="$T/theirs" "$PROBE" open h1 "$T/f3" rwc 2>&1)
+		out=$(shim STICKYSYNC_STATE="$T/theirs" "$PROBE" open h1 "$T/f3" rwc fsync h1 2>&1)
 		expect_grep "$out" "state folder $T/theirs is owned by another user; refused"
 	fi
 }
@@ -84,7 +85,7 @@ test_foreign_or_corrupt_state_file_is_refused() {
 	expect_grep "$out" "state file $T/s1/latches is not a stickysync latch table; refused; latches are kept in this process only"
 	expect_line "$out" "fsync h1 = -1 EIO"
 	mkdir -m 700 "$T/s2" && ln -s /etc/passwd "$T/s2/latches"
-	out=$(shim STICKYSYNC_STATE="$T/s2" "$PROBE" open h1 "$T/f2" rwc 2>&1)
+	out=$(shim STICKYSYNC_STATE="$T/s2" "$PROBE" open h1 "$T/f2" rwc fsync h1 2>&1)
 	expect_grep "$out" "state file $T/s2/latches is a symbolic link; refused"
 }
 
