@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 struct fd_entry fdtab[FDTAB_SIZE];
@@ -320,22 +321,11 @@ void fd_install_dup(int oldfd, int newfd, bool chosen)
 		fd_set_flags(newfd, dgen, flags);
 }
 
-uint64_t fd_last_stamp;
-
-/* The coarse clock cannot fail on any kernel glibc runs on (errno is
- * untouched). */
 uint64_t fd_stamp_time(void)
 {
-	struct timespec ts;
-	uint64_t stamp;
+	int64_t ns = clock_mono_ns();
 
-	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
-		return 0; /* unknown: counts as old */
-	stamp = FD_STAMP_TIME | ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-	/* once a clock tick: threads opening at once share the line */
-	if (__atomic_load_n(&fd_last_stamp, __ATOMIC_RELAXED) != stamp)
-		__atomic_store_n(&fd_last_stamp, stamp, __ATOMIC_RELAXED);
-	return stamp;
+	return ns > 0 ? FD_STAMP_TIME | (uint64_t)ns : 0; /* 0: unknown, counts as old */
 }
 
 uint64_t fd_created_after(int fd, uint32_t gen)

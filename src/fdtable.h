@@ -50,13 +50,11 @@
  * number, read before the open or close: exact.  Before that (a process
  * attaches at its first sync, so most never do), reading it would cost the
  * state folder's system calls at every start, and the stamp is the
- * CLOCK_MONOTONIC_COARSE time instead (read in user space), with
- * FD_STAMP_TIME set, compared with the monotonic time of a latch made in
- * the same boot (latchtab.h).  A coarse reading is never later than the
- * precise one a latch records, so an fd opened before a loss always counts
- * as its witness; one opened after it, in the same clock tick, counts as
- * one too.  The monotonic clock is never set back; it is shared by every
- * process of one time namespace.  0 means nothing is known.
+ * monotonic clock instead (clock.h: from the vDSO, no system call), with
+ * FD_STAMP_TIME set, compared with the time a record keeps of its latest
+ * latch, in the same boot and clock (latchtab.h).  The clock is read before
+ * the open, the latch's time after the loss: an fd opened before a loss
+ * always counts as its witness.  0 means nothing is known.
  *
  * The write state (wstate) is the hot path's: one byte, plain stores, not
  * tagged.  A write racing a close of the same fd may leave a stale bit on
@@ -225,16 +223,8 @@ static inline int fd_dup_result(int oldfd, int ret, bool dups, bool chosen)
 
 #define FD_STAMP_TIME (1ull << 63)
 
-/* A time stamp for now (see above); async-signal-safe, no system call
- * where the kernel offers the coarse clock in its vDSO (all do). */
+/* A time stamp for now (see above); async-signal-safe, errno kept. */
 uint64_t fd_stamp_time(void);
-/*
- * The latest fd_stamp_time of the process, 0 before the first.  A stamp
- * may be earlier than the moment it stands for, never later (an fd created
- * after it counts as older than it is, which fails safe): releasing a
- * number takes this one instead of reading the clock.
- */
-extern uint64_t fd_last_stamp;
 
 /*
  * A stamp S such that the description on fd (lifetime gen) was created

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 /*
  * The state word: the slot state in bits 0-7, a version bumped by every
  * transition in bits 8-31 (so a reader copying a record can tell it changed
@@ -206,40 +208,60 @@ void latchtab_seq_above(struct latchtab *t, uint64_t seq)
 		raise_seq(&t->hdr->seq, seq);
 }
 
-static uint64_t now_mono_ns(void)
-{
-	struct timespec ts;
+/*
+ * A latch's time, in claim_ns once the record is published: the host's
+ * CLOCK_MONOTONIC in microseconds (rounded up: never earlier than the
+ * loss), with the boot it was read in, and LATCH_TIME_MARK, which no
+ * CLOCK_REALTIME claim time has.  11 bits of boot: two boots that share
+ * them make a latch of the earlier one look recent, which fails safe.
+ */
+#define LATCH_TIME_MARK (1ull << 63)
+#define LATCH_TIME_BOOT_SHIFT 52
+#define LATCH_TIME_US_MASK ((1ull << LATCH_TIME_BOOT_SHIFT) - 1)
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+static uint64_t boot_bits(const struct latchtab *t)
+{
+	return (t->boot % 2047 + 1) << LATCH_TIME_BOOT_SHIFT; /* never 0 */
 }
 
-/*
- * The time of the latest latch, for fds stamped with a time: raised like
- * latch_seq, and restarted by the first latch in a new boot (the time is
- * written before the boot that gives it meaning).
- */
+static uint64_t latch_time_now(const struct latchtab *t)
+{
+	int64_t ns = clock_mono_ns() - t->mono_offset;
+
+	if (!t->boot || ns <= 0)
+		return 0; /* unknown */
+	return LATCH_TIME_MARK | boot_bits(t) | (((uint64_t)ns + 999) / 1000 & LATCH_TIME_US_MASK);
+}
+
+/* Raise the record's latch time to now (the latest loss is the one that
+ * counts); a time of another boot, or unknown, is replaced. */
 static void raise_latch_time(const struct latchtab *t, struct latch_record *r)
 {
-	uint64_t now = now_mono_ns();
+	uint64_t now = latch_time_now(t);
+	int64_t cur = __atomic_load_n(&r->claim_ns, __ATOMIC_RELAXED);
 
-	if (__atomic_load_n(&r->latch_boot, __ATOMIC_ACQUIRE) != t->boot) {
-		__atomic_store_n(&r->latch_mono, now, __ATOMIC_RELAXED);
-		__atomic_store_n(&r->latch_boot, t->boot, __ATOMIC_RELEASE);
+	if (!now) {
+		__atomic_store_n(&r->claim_ns, 0, __ATOMIC_RELAXED);
+		return;
 	}
-	raise_seq(&r->latch_mono, now);
+	while (!(((uint64_t)cur & ~LATCH_TIME_US_MASK) == (now & ~LATCH_TIME_US_MASK) &&
+		 (uint64_t)cur >= now) &&
+	       !__atomic_compare_exchange_n(&r->claim_ns, &cur, (int64_t)now, true,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
 }
 
-/* What a time-stamped fd is compared with (struct latch_view). */
+/* What a time-stamped fd is compared with (struct latch_view): in this
+ * process's monotonic clock. */
 static int64_t latch_time(const struct latchtab *t, const struct latch_record *r)
 {
-	uint64_t boot = __atomic_load_n(&r->latch_boot, __ATOMIC_ACQUIRE);
+	uint64_t v = (uint64_t)__atomic_load_n(&r->claim_ns, __ATOMIC_ACQUIRE);
 
-	if (!t->boot || !boot)
+	if (!(v & LATCH_TIME_MARK) || !t->boot)
 		return INT64_MAX;
-	if (boot != t->boot)
-		return INT64_MIN;
-	return (int64_t)__atomic_load_n(&r->latch_mono, __ATOMIC_RELAXED);
+	if ((v & ~LATCH_TIME_MARK & ~LATCH_TIME_US_MASK) != boot_bits(t))
+		return INT64_MIN; /* an earlier boot's: before every fd of this one */
+	return (int64_t)(v & LATCH_TIME_US_MASK) * 1000 + t->mono_offset;
 }
 
 /*
@@ -300,13 +322,16 @@ static bool insert(struct latchtab *t, struct latch_record *r, uint64_t w,
 		return false;
 	busy = word_load(r);
 	fill_body(r, ev, seq);
-	raise_latch_time(t, r);
 	if (ev->key.kind == KEY_FS)
 		__atomic_add_fetch(&t->hdr->fs_live, 1, __ATOMIC_ACQ_REL);
 	live_add(t, 1);
 	active_add(t, 1);
-	if (word_cas(r, busy, SLOT_ACTIVE, 0))
+	if (word_cas(r, busy, SLOT_ACTIVE, 0)) {
+		/* claim_ns was the claim's time until now (pruning reads it of
+		 * BUSY records); meanwhile readers find it unknown */
+		raise_latch_time(t, r);
 		return true;
+	}
 	active_add(t, -1);
 	live_add(t, -1);
 	return false;

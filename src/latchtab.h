@@ -47,7 +47,7 @@
 
 #define LATCHTAB_MAGIC "STKYSYN1"
 /* Bumped whenever the layout of the header or a record changes. */
-#define LATCHTAB_VERSION 4u
+#define LATCHTAB_VERSION 3u
 
 enum slot_state {
 	SLOT_EMPTY = 0,
@@ -62,16 +62,17 @@ enum slot_state {
 #define REC_PATH_MAX 256
 
 struct latch_record {
-	uint64_t state;	  /* enum slot_state in the low byte, BUSY owner pid above */
-	int64_t claim_ns; /* CLOCK_REALTIME when a new record was claimed BUSY */
+	uint64_t state; /* enum slot_state in the low byte, BUSY owner pid above */
+	/* BUSY: CLOCK_REALTIME when the new record was claimed.  ACTIVE and
+	 * ACKED: the time of its latest latch, for fds dated by the clock
+	 * (fdtable.h), packed with the boot it was read in (latchtab.c);
+	 * a value without LATCH_TIME_MARK (a record being published, or
+	 * written by an older version) is unknown, which counts as later than
+	 * every such fd. */
+	int64_t claim_ns;
 	struct file_key key;
 	uint64_t latch_seq; /* table sequence number when it (last) latched */
 	uint64_t ack_seq;
-	/* CLOCK_MONOTONIC when it (last) latched, in the boot latch_boot
-	 * names: raised with latch_seq, for fds stamped with a time (see
-	 * fdtable.h, and latchtab_lookup) */
-	uint64_t latch_mono;
-	uint64_t latch_boot;
 	int64_t when_ns; /* CLOCK_REALTIME of the failure */
 	int64_t ack_ns;
 	int32_t error;
@@ -112,8 +113,11 @@ struct latchtab {
 	 * or a private copy standing in for a table it cannot write): every
 	 * writing function returns at once, as if it had found nothing to do. */
 	bool readonly;
-	/* Names the running boot in records' latch_boot; 0 when unknown. */
+	/* Names the running boot in records' latch times; 0 when unknown. */
 	uint64_t boot;
+	/* The monotonic clock of this process's time namespace, minus the
+	 * host's (/proc/self/timens_offsets): records keep the host's. */
+	int64_t mono_offset;
 };
 
 /* A failure to record. */

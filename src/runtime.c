@@ -5,6 +5,7 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <linux/futex.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -166,13 +167,21 @@ static const char *past(const char *s, const char *prefix)
 static const char *env_ours[ENV_OURS_MAX];
 static int env_nours = -1;
 
+static bool env_overflow; /* more than fit: every lookup asks libc */
+
 static void gather_ours(void)
 {
 	int n = 0;
 
-	for (char **e = environ; e && *e && n < ENV_OURS_MAX; e++)
-		if (past(*e, "STICKYSYNC_"))
-			env_ours[n++] = *e;
+	for (char **e = environ; e && *e; e++) {
+		if (!past(*e, "STICKYSYNC_"))
+			continue;
+		if (n == ENV_OURS_MAX) {
+			env_overflow = true;
+			break;
+		}
+		env_ours[n++] = *e;
+	}
 	env_nours = n;
 }
 
@@ -188,6 +197,8 @@ static const char *env_lookup(const char *name)
 		return secure_getenv(name);
 	if (env_nours < 0)
 		gather_ours();
+	if (env_overflow)
+		return secure_getenv(name);
 	for (int i = 0; i < env_nours; i++) {
 		if (!(v = past(env_ours[i], name)) || *v != '=')
 			continue;
@@ -280,6 +291,9 @@ void latch_init(void)
 	errno = saved;
 }
 
+/* Signals a fault raises in the thread that caused it. */
+static const int sync_signals[] = {SIGBUS, SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGSYS};
+
 void latch_attach(void)
 {
 	int saved;
@@ -289,8 +303,20 @@ void latch_attach(void)
 		return;
 	saved = errno;
 	if (claim(&latch_attach_state)) {
+		sigset_t all, old;
+
+		/* A handler that syncs while this thread attaches would find
+		 * the step its own and go on without the table (its latch would
+		 * stay in this process), and one that jumps out of it would
+		 * leave the step claimed for ever: asynchronous signals wait.
+		 * Faults stay deliverable (the state guard catches SIGBUS). */
+		sigfillset(&all);
+		for (size_t i = 0; i < sizeof(sync_signals) / sizeof(sync_signals[0]); i++)
+			sigdelset(&all, sync_signals[i]);
+		sys_call(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, (long)&old, _NSIG / 8);
 		setup_shared(&rt.opt);
 		claim_done(&latch_attach_state);
+		sys_call(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0, _NSIG / 8);
 	}
 	errno = saved;
 }

@@ -76,19 +76,6 @@ static inline uint64_t latch_seq_now(void)
 	return t->hdr ? latchtab_seq(t) : 0;
 }
 
-/* The stamp for a number about to be released: before the table is
- * attached, the latest open's (fdtable.h: an earlier stamp fails safe). */
-static inline uint64_t latch_release_stamp(void)
-{
-	const struct latchtab *t;
-
-	if (__builtin_expect(
-		__atomic_load_n(&latch_attach_state, __ATOMIC_ACQUIRE) != LATCH_INIT_DONE, 0))
-		return __atomic_load_n(&fd_last_stamp, __ATOMIC_RELAXED);
-	t = latch_seq_table();
-	return t->hdr ? latchtab_seq(t) : 0;
-}
-
 /* Everything that reads or writes latches calls this first. */
 static inline void latch_ready(void)
 {

@@ -276,6 +276,7 @@ static int attach_mapping(struct state *s, void *mem, size_t len, bool readonly,
 	}
 	s->tab.readonly = readonly;
 	s->tab.boot = boot_tag();
+	s->tab.mono_offset = mono_offset();
 	s->map = mem;
 	s->len = len;
 	return 0;

@@ -44,10 +44,13 @@ void *vfork_resolve(void);
 __attribute__((used)) void *vfork_resolve(void)
 {
 	static bool registered;
-	void *fn = (void *)REAL(vfork);
+	void *fn;
 
+	/* before the real vfork is published: a thread that finds it
+	 * resolved and vforks, then forks, must find the handler there */
 	if (!__atomic_exchange_n(&registered, true, __ATOMIC_ACQ_REL))
 		pthread_atfork(NULL, NULL, forget_vfork_mark);
+	fn = (void *)REAL(vfork);
 	if (fn == (void *)fb_vfork)
 		fd_vfork_parent = 0;
 	return fn;

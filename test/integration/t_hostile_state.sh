@@ -189,9 +189,9 @@ test_table_of_another_version() {
 	# the version follows the 8-byte magic
 	printf '\002\000\000\000' | dd of="$STICKYSYNC_STATE/latches" bs=1 seek=8 conv=notrunc status=none
 	out=$(latch_probe "$T/a")
-	one_state_line "$out" "state file $STICKYSYNC_STATE/latches is a latch table of version 2, not 4; refused"
+	one_state_line "$out" "state file $STICKYSYNC_STATE/latches is a latch table of version 2, not 3; refused"
 	expect_enforced "$out"
-	cli_refuses "state file $STICKYSYNC_STATE/latches is a latch table of version 2, not 4; refused"
+	cli_refuses "state file $STICKYSYNC_STATE/latches is a latch table of version 2, not 3; refused"
 }
 
 # A record whose text fields have no terminating zero: the command prints

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
+/*
+ * The monotonic clock that dates fds and latches (fdtable.h, latchtab.h).
+ * It is read through the kernel's vDSO directly, not through the symbol
+ * table: another preloaded library (libfaketime) must not shift it, or an
+ * fd would be dated against a loss by two clocks that disagree.  Where
+ * there is no vDSO, a system call.
+ */
+#ifndef STICKYSYNC_CLOCK_H
+#define STICKYSYNC_CLOCK_H
+
+#include <stdint.h>
+
+/* CLOCK_MONOTONIC in nanoseconds, 0 if it cannot be read; errno is kept;
+ * async-signal-safe. */
+int64_t clock_mono_ns(void);
+
+#endif
