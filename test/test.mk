@@ -6,7 +6,7 @@ PROBE_SRC    := test/helpers/ssprobe.c
 PROBES       := $(TEST_BUILD)/ssprobe $(TEST_BUILD)/ssprobe-lfs $(TEST_BUILD)/ssprobe-fortify \
                 $(TEST_BUILD)/ssprobe-lfs-fortify
 TEST_HELPERS := $(PROBES) $(TEST_BUILD)/libfault.so $(TEST_BUILD)/wrapcheck $(TEST_BUILD)/fdcheck \
-                $(TEST_BUILD)/realcheck $(TEST_BUILD)/forkcheck \
+                $(TEST_BUILD)/realcheck $(TEST_BUILD)/forkcheck $(TEST_BUILD)/attachcheck \
                 $(TEST_BUILD)/ctorprobe $(TEST_BUILD)/libctor.so $(BUILD)/ack_example \
                 $(BUILD)/losedata
 UNIT_SRCS    := $(wildcard test/unit/*.c)
@@ -37,6 +37,9 @@ $(TEST_BUILD)/fdcheck: test/helpers/fdcheck.c include/stickysync.h
 $(TEST_BUILD)/realcheck: test/helpers/realcheck.c src/real.c src/fallback.c src/real.h src/symbols.def
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(HELPER_CFLAGS) -U_FILE_OFFSET_BITS -Isrc -o $@ $< src/real.c src/fallback.c -ldl
+$(TEST_BUILD)/attachcheck: test/helpers/attachcheck.c
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -lpthread
 $(TEST_BUILD)/forkcheck: test/helpers/forkcheck.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -lpthread

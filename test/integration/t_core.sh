@@ -206,6 +206,59 @@ test_fd_opened_before_the_first_sync_keeps_its_age() {
 	expect_line "$out" "status h1 = fd_latched=1 file_latched=0 acknowledged=1 error=EIO op=fsync pid_ok=1"
 }
 
+# The same, with the two processes in time namespaces whose monotonic
+# clocks differ by hours: dates are compared in the host's clock.
+test_early_fds_are_dated_across_time_namespaces() {
+	local a ns
+	unshare -T --monotonic=0 true 2>/dev/null || skip "no time namespaces here (needs root and Linux 5.6)"
+	for ns in "--monotonic=-5000:" ":--monotonic=5000"; do
+		rm -rf "$T/state" "$T/go"
+		mkfifo "$T/go"
+		unshare -T ${ns#*:} env LD_PRELOAD="$LIB" STICKYSYNC_LOG=off \
+			"$PROBE" open h1 "$T/f" rwc pause fsync h1 <"$T/go" >"$T/a.out" &
+		a=$!
+		exec 7>"$T/go"
+		wait_for_line "$T/a.out" "open h1 = 0"
+		unshare -T ${ns%:*} env LD_PRELOAD="$LIB $FAULTLIB" STICKYSYNC_LOG=off \
+			"$PROBE" open h1 "$T/f" rw write h1 B fsync h1 >/dev/null
+		"$CLI" ack "$T/f" >/dev/null
+		echo go >&7
+		exec 7>&-
+		wait "$a"
+		expect_line "$(cat "$T/a.out")" "fsync h1 = -1 EIO"
+	done
+}
+
+# An fd the shim did not see opened, on a number released after a loss,
+# was made after it.
+test_raw_open_on_a_released_number_is_fresh() {
+	local a
+	echo a >"$T/a"
+	echo f >"$T/f"
+	mkfifo "$T/go"
+	shim_only STICKYSYNC_LOG=off "$TOP/$BUILD/test/attachcheck" rawopen "$T/a" "$T/f" \
+		<"$T/go" >"$T/a.out" &
+	a=$!
+	exec 7>"$T/go"
+	sleep 0.1
+	shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rw write h1 B fsync h1 >/dev/null
+	"$CLI" ack "$T/f" >/dev/null
+	echo go >&7
+	exec 7>&-
+	wait "$a"
+	expect_line "$(cat "$T/a.out")" "rawopen fsync = 0 "
+}
+
+# More of the library's variables than it gathers at start: none is lost.
+test_many_stickysync_variables() {
+	local i vars=()
+	for i in $(seq 40); do vars+=("STICKYSYNC_UNUSED_$i=1"); done
+	out=$(env "${vars[@]}" STICKYSYNC_POLICY=failstop STICKYSYNC_LOG=off LD_PRELOAD="$LIB $FAULTLIB" \
+		"$PROBE" open h1 "$T/f" rwc write h1 A fsync h1 write h1 B)
+	expect_line "$out" "write h1 = -1 EIO"
+	[ -e "$T/state/latches" ] || { echo "    STICKYSYNC_STATE was not used" >&2; return 1; }
+}
+
 # A process that never syncs never touches the state folder.
 test_process_that_never_syncs_leaves_the_state_alone() {
 	shim_only STICKYSYNC_LOG=stderr "$PROBE" open h1 "$T/f" rwc write h1 A close h1 >/dev/null

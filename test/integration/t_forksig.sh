@@ -13,6 +13,27 @@ fi
 . test/integration/lib.sh
 
 FORKCHECK="$TOP/$BUILD/test/forkcheck"
+ATTACHCHECK="$TOP/$BUILD/test/attachcheck"
+
+# The shared table is attached at a process's first sync, with the
+# program's signal handlers in place: a handler that syncs meanwhile must
+# find the table, and one that jumps out must not leave it half attached.
+test_handler_sync_while_the_table_is_attached() {
+	echo m >"$T/m"
+	echo h >"$T/h"
+	out=$(timeout -s KILL 60 env LD_PRELOAD="$LIB $FAULTLIB" FAULT_PATH="$T/h" STICKYSYNC_LOG=off \
+		"$ATTACHCHECK" signal "$T/state" "$T/m" "$T/h")
+	expect_line "$out" "main fsync = 0; handler fsync = -1 EIO"
+	out=$(shim_only STICKYSYNC_LOG=off "$PROBE" open h1 "$T/h" rw fsync h1)
+	expect_line "$out" "fsync h1 = -1 EIO"
+}
+
+test_handler_jumps_out_of_the_first_sync() {
+	echo f >"$T/f"
+	out=$(timeout -s KILL 20 env LD_PRELOAD="$LIB" STICKYSYNC_LOG=off \
+		"$ATTACHCHECK" jump "$T/state" "$T/f") || true
+	expect_line "$out" "other thread: fsync = 0"
+}
 
 # forkcheck_with RULES ARGS...: forkcheck under the shim with these rules.
 forkcheck_with() {
