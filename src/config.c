@@ -188,6 +188,21 @@ static void load_inject_report(struct options *o, const char *v)
 	}
 }
 
+static void load_xattr(struct options *o, const char *v)
+{
+	o->xattr = true;
+	if (!v || !*v || strcmp(v, "on") == 0)
+		return;
+	if (strcmp(v, "off") == 0) {
+		o->xattr = false;
+		return;
+	}
+	complain(o,
+		 "STICKYSYNC_XATTR=\"%.32s\" is not on or off; latches are recorded on the files "
+		 "and honoured there (on)",
+		 v);
+}
+
 void config_load(struct options *o, config_getenv_fn get, bool is_root)
 {
 	memset(o, 0, sizeof(*o));
@@ -199,4 +214,5 @@ void config_load(struct options *o, config_getenv_fn get, bool is_root)
 	load_inject_memory(o, get("STICKYSYNC_INJECT_MEMORY"));
 	load_tmpdir(o, get("TMPDIR"));
 	load_inject_report(o, get("STICKYSYNC_INJECT_REPORT"));
+	load_xattr(o, get("STICKYSYNC_XATTR"));
 }

@@ -41,6 +41,9 @@ struct file_key {
 #define KEYF_BTIME 1u	   /* btime_* are valid */
 #define KEYF_GEN 2u	   /* gen is valid */
 #define KEYF_MOUNT_ROOT 4u /* the file is the root of its filesystem's mount */
+/* Recorded latches only: the latch was also written on the file (attr.h),
+ * so that its attribute's removal elsewhere acknowledges it here too. */
+#define KEYF_ATTR 8u
 
 /* Identity of an open fd; -1 with errno on failure.  One system call when the
  * filesystem reports birth times, two otherwise. */

@@ -12,8 +12,10 @@
 
 #include "latch.h"
 #include "log.h"
+#include "onfile.h"
 #include "procmaps.h"
 #include "record.h"
+#include "strcopy.h"
 #include "sys.h"
 
 /* ---- judging later calls ------------------------------------------------- */
@@ -69,6 +71,7 @@ static void judge(int fd, uint32_t gen, struct file_key *key, struct verdict *v)
 
 	v->latched = false;
 	v->witness = false;
+	v->on_file = false;
 	v->view.found = false;
 	v->fd_error = fd_witness_error(fd, gen);
 	if (v->fd_error) {
@@ -83,11 +86,18 @@ static void judge(int fd, uint32_t gen, struct file_key *key, struct verdict *v)
 		if (key->flags & KEYF_GEN)
 			lookup_both(key, &view);
 	}
+	if (view.active)
+		onfile_acked(fd, key, &view);
 	judge_view(fd, gen, &view, v);
 	if (latchtab_any_fs(&rt.shared) || latchtab_any_fs(&rt.local)) {
 		key_fs_of(key, &fs);
 		lookup_both(&fs, &view);
 		judge_view(fd, gen, &view, v);
+	}
+	/* The file's own latch, for an fd that no record latches already. */
+	if (!v->latched && onfile_latched(fd, gen, &v->attr)) {
+		v->latched = true;
+		v->on_file = true;
 	}
 	if (v->witness)
 		fd_mark_witness(fd, gen, v->fd_error ? v->fd_error : EIO);
@@ -101,6 +111,13 @@ static void verdict_record(const struct verdict *v, struct latch_record *rec)
 	memset(rec, 0, sizeof(*rec));
 	rec->error = v->fd_error ? v->fd_error : EIO;
 	memcpy(rec->op, "sync", 5);
+	if (!v->on_file)
+		return;
+	rec->error = v->attr.error;
+	rec->pid = v->attr.pid;
+	rec->when_ns = v->attr.when_sec * 1000000000;
+	str_copy(rec->op, sizeof(rec->op), v->attr.op);
+	str_copy(rec->prog, sizeof(rec->prog), v->attr.prog);
 }
 
 static void report_refusal(int fd, uint32_t gen, enum op op, const struct verdict *v)
@@ -135,6 +152,11 @@ static void report_refusal(int fd, uint32_t gen, enum op op, const struct verdic
 	if (rec.pid) {
 		line_str(&l, " in pid ");
 		line_int(&l, rec.pid);
+	}
+	if (v->on_file && !v->view.found) {
+		line_str(&l, " on ");
+		line_str(&l, v->attr.host);
+		line_str(&l, ", recorded on the file");
 	}
 	if (rt.opt.policy == POLICY_OBSERVE)
 		line_str(&l, "); on Linux a retried sync does not mean the data is on disk");
@@ -234,10 +256,11 @@ int latch_sync_result(int fd, uint32_t gen, enum op op, bool durable, int ret)
 	struct verdict v;
 	uint64_t now;
 
-	if (ret == 0 && !fd_latched(fd) && !latch_anything()) {
+	if (ret == 0 && !fd_latched(fd) && !latch_anything() && onfile_clear(fd, gen)) {
 		/* the common case: nothing latched anywhere */
 		if (durable)
 			fd_mark_synced(fd);
+		errno = saved;
 		return 0;
 	}
 	if (ret < 0 && record_not_applicable(saved))
@@ -338,7 +361,7 @@ static ssize_t dsync_write_done(int fd, enum op op, ssize_t ret)
 	struct file_key key;
 	struct verdict v;
 
-	if (!fd_latched(fd) && !latch_anything())
+	if (!fd_latched(fd) && !latch_anything() && onfile_clear(fd, gen))
 		return ret;
 	latch_init();
 	if (judge_fd(fd, &gen, &key, &v) != 0) {
@@ -387,7 +410,7 @@ bool latch_io_refused(int fd, enum op op)
 
 	if (rt.opt.policy != POLICY_FAILSTOP)
 		return false;
-	if (!fd_latched(fd) && !latch_anything())
+	if (!fd_latched(fd) && !latch_anything() && onfile_clear(fd, gen))
 		return false;
 	if (judge_fd(fd, &gen, &key, &v) != 0) {
 		errno = saved;

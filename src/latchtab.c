@@ -206,6 +206,20 @@ void latchtab_seq_above(struct latchtab *t, uint64_t seq)
 }
 
 /*
+ * Whether the record's latch is also on the file (KEYF_ATTR) follows the
+ * latest loss.  Only that bit of the key changes, atomically, and lookups
+ * never compare it.  Clearing it is safe at any time (the record is then
+ * acknowledged only here); setting it only by the owner of a relatch.
+ */
+static void follow_attr_flag(struct latch_record *r, const struct latch_event *ev, bool may_set)
+{
+	if (!(ev->key.flags & KEYF_ATTR))
+		__atomic_fetch_and(&r->key.flags, ~KEYF_ATTR, __ATOMIC_ACQ_REL);
+	else if (may_set)
+		__atomic_fetch_or(&r->key.flags, KEYF_ATTR, __ATOMIC_ACQ_REL);
+}
+
+/*
  * Turn an ACKED record of the key back into an ACTIVE one, in one
  * compare-and-swap: the record never disappears from lookups.  The body is
  * rewritten first; a status reader may see it half-written (it only reports
@@ -217,11 +231,13 @@ static bool relatch(struct latchtab *t, struct latch_record *r, uint64_t w,
 	/* Raising the sequence before owning the record fails safe: at worst
 	 * a reused slot's fds count as witnesses of a later loss. */
 	raise_seq(&r->latch_seq, seq);
+	follow_attr_flag(r, ev, false);
 	active_add(t, 1);
 	if (!word_cas(r, w, SLOT_ACTIVE, 0)) {
 		active_add(t, -1);
 		return false;
 	}
+	follow_attr_flag(r, ev, true);
 	/* Only for reports: a status reader may see it half-written. */
 	r->error = ev->error;
 	r->when_ns = ev->when_ns;
@@ -240,9 +256,11 @@ static bool relatch(struct latchtab *t, struct latch_record *r, uint64_t w,
  * word moved first (an acknowledgment won), the caller retries and
  * relatches.
  */
-static bool latch_again(struct latch_record *r, uint64_t w, uint64_t seq)
+static bool latch_again(struct latch_record *r, const struct latch_event *ev, uint64_t w,
+			uint64_t seq)
 {
 	raise_seq(&r->latch_seq, seq);
+	follow_attr_flag(r, ev, false);
 	return word_cas(r, w, SLOT_ACTIVE, 0);
 }
 
@@ -290,7 +308,7 @@ int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t se
 			unsigned s = W_STATE(w);
 
 			if (live(s) && key_equal(&r->key, &ev->key)) {
-				if (s == SLOT_ACTIVE && latch_again(r, w, seq))
+				if (s == SLOT_ACTIVE && latch_again(r, ev, w, seq))
 					return 0;
 				if (s == SLOT_ACKED && relatch(t, r, w, ev, seq))
 					return 1;
