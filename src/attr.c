@@ -136,7 +136,7 @@ void attr_parse(const char *buf, size_t len, struct latch_attr *a)
 
 	memset(a, 0, sizeof(*a));
 	a->error = EIO;
-	memcpy(a->op, "?", 2);
+	memcpy(a->op, "sync", 5);
 	memcpy(a->host, "?", 2);
 	memcpy(a->prog, "?", 2);
 	take_field(&p, end, field, sizeof(field));
@@ -155,7 +155,7 @@ void attr_parse(const char *buf, size_t len, struct latch_attr *a)
 	take_field(&p, end, a->host, sizeof(a->host));
 	take_field(&p, end, a->prog, sizeof(a->prog));
 	if (!a->op[0])
-		memcpy(a->op, "?", 2);
+		memcpy(a->op, "sync", 5);
 	if (!a->host[0])
 		memcpy(a->host, "?", 2);
 	if (!a->prog[0])

@@ -13,7 +13,7 @@
  *
  * (format version, errno name, the call, the failure's time in seconds
  * since the epoch, pid, host name, program).  Any value at all counts as a
- * latch (one that does not parse is reported as EIO of an unknown call),
+ * latch (one that does not parse is reported as an EIO of a sync),
  * except an acknowledgment, which replaces the latch's value:
  *
  *     1 acked ack 1764483012 977 host2 stickysync
@@ -58,7 +58,8 @@ struct latch_attr {
  * ATTR_VALUE_MAX).  Spaces and control characters in the host and program
  * names become '?'. */
 size_t attr_format(const struct latch_attr *a, char *buf, size_t size);
-/* Parse len bytes of a value; what cannot be read is left as EIO, "?". */
+/* Parse len bytes of a value; what cannot be read is left as EIO, "sync",
+ * "?". */
 void attr_parse(const char *buf, size_t len, struct latch_attr *a);
 
 /* This host's name into buf (at least ATTR_FIELD_MAX bytes), "?" if none. */
