@@ -182,9 +182,11 @@ test_second_process_shares_the_latch() {
 	expect_line "$out" "status h1 = fd_latched=0 file_latched=1 acknowledged=0 error=EIO op=fsync pid_ok=1"
 }
 
+# (The latch on the file itself, STICKYSYNC_XATTR, is t_xattr.sh's.)
 test_state_off_keeps_latches_in_process() {
-	shim STICKYSYNC_STATE=off STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc fsync h1 >/dev/null
-	out=$(shim_only STICKYSYNC_STATE=off "$PROBE" open h1 "$T/f" rw fsync h1)
+	shim STICKYSYNC_STATE=off STICKYSYNC_XATTR=off STICKYSYNC_LOG=off "$PROBE" \
+		open h1 "$T/f" rwc fsync h1 >/dev/null
+	out=$(shim_only STICKYSYNC_STATE=off STICKYSYNC_XATTR=off "$PROBE" open h1 "$T/f" rw fsync h1)
 	expect_line "$out" "fsync h1 = 0"
 	[ ! -e "$T/state" ]
 }
