@@ -23,7 +23,7 @@
  * are not newer than upto.  Returns how many; -1 when a newer one was left
  * latched.
  */
-static int acknowledge(const struct file_key *key, uint64_t upto)
+static int acknowledge(int fd, const struct file_key *key, uint64_t upto)
 {
 	struct latchtab *tabs[2] = {rt.shared.hdr ? &rt.shared : NULL, &rt.local};
 	uint64_t seq = latchtab_next_seq(latch_seq_table());
@@ -32,7 +32,7 @@ static int acknowledge(const struct file_key *key, uint64_t upto)
 	struct file_key fs;
 	int n = 0;
 
-	key_fs_of(key, &fs);
+	key_fs_of_fd(fd, key, &fs);
 	for (int i = 0; i < 2; i++) {
 		if (!tabs[i])
 			continue;
@@ -115,7 +115,7 @@ int latch_acknowledge_fd(int fd)
 		return -1;
 	/* Only losses older than this fd: one that happens meanwhile was
 	 * witnessed by it, and stays latched. */
-	n = acknowledge(&key, fd_created_after(fd, gen));
+	n = acknowledge(fd, &key, fd_created_after(fd, gen));
 	if (n < 0) {
 		errno = EBUSY;
 		return -1;

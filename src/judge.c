@@ -90,7 +90,7 @@ static void judge(int fd, uint32_t gen, struct file_key *key, struct verdict *v)
 		onfile_acked(fd, key, &view);
 	judge_view(fd, gen, &view, v);
 	if (latchtab_any_fs(&rt.shared) || latchtab_any_fs(&rt.local)) {
-		key_fs_of(key, &fs);
+		key_fs_of_fd(fd, key, &fs);
 		lookup_both(&fs, &view);
 		judge_view(fd, gen, &view, v);
 	}
@@ -307,14 +307,14 @@ int latch_syncfs_result(int fd, int ret)
 		errno = saved;
 		return ret;
 	}
-	key_fs_of(&key, &fs);
+	key_fs_of_fd(fd, &key, &fs);
 	if (ret < 0) {
 		record_failure(fd, fd_gen(fd), &fs, OP_SYNCFS, saved, NULL);
 		errno = saved;
 		return ret;
 	}
-	if (!latchtab_dev_active(&rt.shared, key.dev, &v.view) &&
-	    !latchtab_dev_active(&rt.local, key.dev, &v.view)) {
+	if (!latchtab_fs_active(&rt.shared, &fs, &v.view) &&
+	    !latchtab_fs_active(&rt.local, &fs, &v.view)) {
 		errno = saved;
 		return ret;
 	}

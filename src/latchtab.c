@@ -440,14 +440,32 @@ int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_
 	return n;
 }
 
+/* Is r, ACTIVE, of filesystem fs (its own record, or a file's on its
+ * device)?  A record's key may gain or lose KEYF_ATTR meanwhile; nothing
+ * compared here. */
+static bool of_fs(const struct latch_record *r, const struct file_key *fs)
+{
+	if (r->key.kind == KEY_FS)
+		return key_equal(&r->key, fs);
+	return r->key.dev == fs->dev;
+}
+
 bool latchtab_dev_active(const struct latchtab *t, uint64_t dev, struct latch_view *view)
+{
+	struct file_key fs = {.kind = KEY_FS, .dev = dev};
+
+	return latchtab_fs_active(t, &fs, view);
+}
+
+bool latchtab_fs_active(const struct latchtab *t, const struct file_key *fs,
+			struct latch_view *view)
 {
 	if (!latchtab_any_active(t))
 		return false;
 	for (uint32_t i = 0; i <= t->mask; i++) {
 		const struct latch_record *r = &t->rec[i];
 
-		if (W_STATE(word_load(r)) != SLOT_ACTIVE || r->key.dev != dev)
+		if (W_STATE(word_load(r)) != SLOT_ACTIVE || !of_fs(r, fs))
 			continue;
 		if (view) {
 			view->found = view->active = true;

@@ -303,11 +303,12 @@ static void report_ack(const struct latch_record *r)
 
 /*
  * Acknowledge the latch recorded on the file at path (attr.h), if it holds
- * one and, when key is not NULL, is still that file.  1 when acknowledged,
- * 0 when there was none, -1 (with an error printed) when the file could not
- * take the acknowledgment.
+ * one and, when key is not NULL, is still that file; say so when report is
+ * set (else a record's line says it).  1 when acknowledged, 0 when there
+ * was none, -1 (with an error printed) when the file could not take the
+ * acknowledgment.
  */
-static int ack_on_file(const char *path, const struct file_key *key)
+static int ack_on_file(const char *path, const struct file_key *key, bool report)
 {
 	struct latch_attr was, a = {.pid = getpid(), .when_sec = now_ns() / 1000000000};
 	struct file_key now;
@@ -328,6 +329,8 @@ static int ack_on_file(const char *path, const struct file_key *key)
 			  path, ATTR_NAME, strerror(err));
 		return -1;
 	}
+	if (!report)
+		return 1;
 	format_when(was.when_sec * 1000000000, when, sizeof(when));
 	snprintf(who, sizeof(who), "%s@%s", was.prog, was.host);
 	snprintf(num, sizeof(num), "%d", was.error);
@@ -357,7 +360,7 @@ static int acknowledge_list(struct latchtab *t, const struct rec_list *l)
 		if (record_acked(&l->v[i]))
 			continue;
 		if ((l->v[i].key.flags & KEYF_ATTR) && l->v[i].key.kind == KEY_FILE &&
-		    ack_on_file(l->v[i].path, &l->v[i].key) < 0)
+		    ack_on_file(l->v[i].path, &l->v[i].key, false) < 0)
 			continue;
 		/* 0 when an earlier record of the same key already took it.
 		 * Only the loss listed: one that happened since stays. */
@@ -396,8 +399,12 @@ static int find_path_records(const struct state *st, const char *path, struct re
 		return -1;
 	}
 	if (key_from_path(path, &t.key) == 0) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
 		t.have_key = true;
-		key_fs_of(&t.key, &t.fs);
+		key_fs_of_fd(fd, &t.key, &t.fs);
+		if (fd >= 0)
+			close(fd);
 	} else if (errno != ENOENT) {
 		cli_error("%s: %s", path, strerror(errno));
 		return -1;
@@ -432,7 +439,7 @@ static int ack_path(struct state *st, const char *path, const char *dir, int *ac
 
 	if (find_path_records(st, path, &l) != 0)
 		return EXIT_FAILED;
-	on_file = ack_on_file(path, NULL);
+	on_file = ack_on_file(path, NULL, !any_active(&l));
 	if (on_file < 0)
 		ret = EXIT_FAILED;
 	else if (any_active(&l) || on_file) {

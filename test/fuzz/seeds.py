@@ -99,7 +99,7 @@ M64 = (1 << 64) - 1
 
 
 def key_hash(kind, dev, ino):
-    h = dev if kind == KEY_FS else ino
+    h = 0 if kind == KEY_FS else ino
     h ^= h >> 33
     h = (h * 0xff51afd7ed558ccd) & M64
     h ^= h >> 33
