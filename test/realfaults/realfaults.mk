@@ -21,7 +21,7 @@ LIB ?= $(BUILD)/libstickysync.so
 CLI ?= $(BUILD)/stickysync
 
 # Debian packages providing the fixture's and the scenarios' tools.
-RF_PKGS := util-linux procps e2fsprogs xfsprogs btrfs-progs qemu-utils sqlite3 redis-server \
+RF_PKGS := util-linux procps e2fsprogs xfsprogs btrfs-progs attr qemu-utils sqlite3 redis-server \
 	lmdb-utils liblmdb-dev python3-lmdb postgresql
 
 RF_SRC := test/realfaults
