@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -30,12 +31,13 @@ static void put_char(struct out *o, char c)
 		o->buf[o->len++] = c;
 }
 
-/* A field of the line: no spaces or control bytes inside it. */
-static void put_field(struct out *o, const char *s)
+/* A field of the line, of at most max bytes: no spaces or control bytes
+ * inside it. */
+static void put_field(struct out *o, const char *s, size_t max)
 {
 	if (!s || !*s)
 		s = "?";
-	for (; *s; s++)
+	for (; *s && max > 0; s++, max--)
 		put_char(o, (unsigned char)*s <= ' ' || *s == 0x7f ? '?' : *s);
 }
 
@@ -62,21 +64,21 @@ size_t attr_format(const struct latch_attr *a, char *buf, size_t size)
 	put_char(&o, ATTR_VERSION);
 	put_char(&o, ' ');
 	if (a->acked)
-		put_field(&o, "acked");
+		put_field(&o, "acked", SIZE_MAX);
 	else if (name)
-		put_field(&o, name);
+		put_field(&o, name, SIZE_MAX);
 	else
 		put_num(&o, a->error);
 	put_char(&o, ' ');
-	put_field(&o, a->op);
+	put_field(&o, a->op, sizeof(a->op));
 	put_char(&o, ' ');
 	put_num(&o, a->when_sec);
 	put_char(&o, ' ');
 	put_num(&o, a->pid);
 	put_char(&o, ' ');
-	put_field(&o, a->host);
+	put_field(&o, a->host, ATTR_HOST_KEPT);
 	put_char(&o, ' ');
-	put_field(&o, a->prog);
+	put_field(&o, a->prog, ATTR_PROG_KEPT);
 	buf[o.len] = '\0';
 	return o.len;
 }
@@ -162,14 +164,17 @@ void attr_parse(const char *buf, size_t len, struct latch_attr *a)
 		memcpy(a->prog, "?", 2);
 }
 
+/* The host's short name (up to its first dot, as hostname -s). */
 void attr_host(char *buf, size_t size)
 {
 	struct utsname u;
+	char *dot;
 
 	if (syscall(SYS_uname, &u) != 0 || !u.nodename[0])
-		str_copy(buf, size, "?");
-	else
-		str_copy(buf, size, u.nodename);
+		memcpy(u.nodename, "?", 2);
+	if ((dot = strchr(u.nodename, '.')) != NULL && dot != u.nodename)
+		*dot = '\0';
+	str_copy(buf, size, u.nodename);
 }
 
 /* ---- the system calls ------------------------------------------------------ */

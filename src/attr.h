@@ -12,7 +12,11 @@
  *     1 ENOSPC fsync 1764482467 4242 host1 qemu-io
  *
  * (format version, errno name, the call, the failure's time in seconds
- * since the epoch, pid, host name, program).  Any value at all counts as a
+ * since the epoch, pid, host name, program).  Host and program names are
+ * cut to ATTR_HOST_KEPT and ATTR_PROG_KEPT bytes: ext4's default 256-byte
+ * inodes have room for a value of 60 bytes, beyond which the attribute
+ * takes a block of its own (a block to allocate on a filesystem that may
+ * be out of space).  Any value at all counts as a
  * latch (one that does not parse is reported as an EIO of a sync),
  * except an acknowledgment, which replaces the latch's value:
  *
@@ -42,6 +46,8 @@
 #define ATTR_NAME "user.stickysync"
 #define ATTR_VALUE_MAX 160
 #define ATTR_FIELD_MAX 32
+#define ATTR_HOST_KEPT 10
+#define ATTR_PROG_KEPT 10
 
 /* A latch as the attribute records it. */
 struct latch_attr {
@@ -56,7 +62,7 @@ struct latch_attr {
 
 /* The attribute's text for a; returns its length (always < size, size >=
  * ATTR_VALUE_MAX).  Spaces and control characters in the host and program
- * names become '?'. */
+ * names become '?'; they are cut as said above. */
 size_t attr_format(const struct latch_attr *a, char *buf, size_t size);
 /* Parse len bytes of a value; what cannot be read is left as EIO, "sync",
  * "?". */
