@@ -134,7 +134,7 @@ test_local_only_when_the_file_refuses_the_attribute() {
 	chmod 0644 "$T/f"
 	chmod 0755 "$T"
 	# nobody may read the file, not write it: nor its user.* attributes
-	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups env LD_PRELOAD="$LIB" \
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups env LD_PRELOAD="${SANITIZER_PRELOAD:+$SANITIZER_PRELOAD }$LIB" \
 		STICKYSYNC_STATE=off STICKYSYNC_INJECT="op=fsync,path=$T/f" \
 		"$PROBE" open h1 "$T/f" r fsync h1 fsync h1 2>"$T/err")
 	expect_line "$out" "fsync h1 = -1 EIO"
@@ -201,11 +201,11 @@ test_one_getxattr_per_fd() {
 	printf 'x' >"$T/f"
 	mkdir -m 0700 "$T/A"
 	STICKYSYNC_STATE="$T/A" strace -f -qq -e trace=fgetxattr -o "$T/trace" \
-		env LD_PRELOAD="$LIB" "$PROBE" open h1 "$T/f" rw write h1 a fsync h1 write h1 b \
+		env LD_PRELOAD="${SANITIZER_PRELOAD:+$SANITIZER_PRELOAD }$LIB" "$PROBE" open h1 "$T/f" rw write h1 a fsync h1 write h1 b \
 		fsync h1 fdatasync h1 dup h2 h1 fsync h2 open h3 "$T/f" r fsync h3 >/dev/null
 	expect_eq "$(grep -c 'fgetxattr(.*"user.stickysync"' "$T/trace")" 2 "one per open file description"
 	STICKYSYNC_STATE="$T/A" STICKYSYNC_XATTR=off strace -f -qq -e trace=fgetxattr \
-		-o "$T/trace" env LD_PRELOAD="$LIB" "$PROBE" open h1 "$T/f" rw fsync h1 >/dev/null
+		-o "$T/trace" env LD_PRELOAD="${SANITIZER_PRELOAD:+$SANITIZER_PRELOAD }$LIB" "$PROBE" open h1 "$T/f" rw fsync h1 >/dev/null
 	expect_eq "$(grep -c fgetxattr "$T/trace")" 0 "STICKYSYNC_XATTR=off"
 }
 
