@@ -166,6 +166,13 @@ seed("table", "cut-short", built(1, [record(SLOT_ACTIVE, KEY_FILE, 0x801, 1, 2, 
 seed("table", "raw-garbage", b"\x08STKYSYN1" + struct.pack("<IIII", 3, 1, 400, 65584))
 
 
+# ---- attr: the user.stickysync attribute's value, as fgetxattr returns it ----
+seed("attr", "latch", "1 ENOSPC fsync 1764482467 4242 host1 qemu-io")
+seed("attr", "acked", "1 acked ack 1764483012 977 host2 stickysync")
+seed("attr", "numeric", "1 28 fsync x y")
+seed("attr", "foreign", b"\xff garbage")
+
+
 # ---- reproducers of defects found (test/fuzz/crashes/TARGET/) ----------------
 CRASHES = {}
 # An option that takes no value, given one: getopt_long reports it with the
