@@ -23,18 +23,23 @@ void onfile_acked(int fd, const struct file_key *key, struct latch_view *view)
 	struct latch_attr a;
 	bool newer = false;
 	struct line l;
+	int n = 0;
 
 	if (!rt.opt.xattr || fd < 0 || !latchtab_view_record(view, &rec) ||
 	    !(rec.key.flags & KEYF_ATTR) || attr_read_fd(fd, &a) != 1 || !a.acked)
 		return;
 	for (int i = 0; i < 2; i++)
 		if (tabs[i])
-			latchtab_acknowledge(tabs[i], key, view->latch_seq,
-					     latchtab_next_seq(latch_seq_table()), record_now_ns(),
-					     &newer);
+			n += latchtab_acknowledge(tabs[i], key, view->latch_seq,
+						  latchtab_next_seq(latch_seq_table()),
+						  record_now_ns(), &newer);
 	if (newer)
 		return;
 	view->active = false;
+	/* A table this process may only read stays as it is: the file's word
+	 * is taken each time, and said once, by a process that can write it. */
+	if (n == 0)
+		return;
 	line_init(&l);
 	line_prefix(&l);
 	line_str(&l, "loss on ");
