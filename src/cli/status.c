@@ -312,7 +312,8 @@ static int ack_on_file(const char *path, const struct file_key *key, bool report
 {
 	struct latch_attr was, a = {.pid = getpid(), .when_sec = now_ns() / 1000000000};
 	struct file_key now;
-	char when[48], who[2 * ATTR_FIELD_MAX + 2], num[16];
+	char when[48], who[2 * ATTR_FIELD_MAX + 2], num[16], prog[ATTR_FIELD_MAX],
+	    host[ATTR_FIELD_MAX], op[sizeof(was.op)];
 	int err;
 
 	if (attr_read_path(path, &was) != 1 || was.acked)
@@ -332,11 +333,14 @@ static int ack_on_file(const char *path, const struct file_key *key, bool report
 	if (!report)
 		return 1;
 	format_when(was.when_sec * 1000000000, when, sizeof(when));
-	snprintf(who, sizeof(who), "%s@%s", was.prog, was.host);
+	/* what a file says is anyone's text: printed as the table's is */
+	snprintf(who, sizeof(who), "%s@%s",
+		 record_text(was.prog, sizeof(was.prog), prog, sizeof(prog)),
+		 record_text(was.host, sizeof(was.host), host, sizeof(host)));
 	snprintf(num, sizeof(num), "%d", was.error);
 	printf("acknowledged %s: %s in %s by %s[%d] at %s (recorded on the file)\n", path,
-	       strerrorname_np(was.error) ? strerrorname_np(was.error) : num, was.op, who, was.pid,
-	       when);
+	       strerrorname_np(was.error) ? strerrorname_np(was.error) : num,
+	       record_text(was.op, sizeof(was.op), op, sizeof(op)), who, was.pid, when);
 	return 1;
 }
 
@@ -349,8 +353,9 @@ static bool file_acked(const char *path)
 }
 
 /* Acknowledge the unacknowledged records of l; how many were.  A record
- * whose latch is also on its file acknowledges it there too. */
-static int acknowledge_list(struct latchtab *t, const struct rec_list *l)
+ * whose latch is also on its file acknowledges it there too, and stays
+ * latched (*refused set) when the file refuses. */
+static int acknowledge_list(struct latchtab *t, const struct rec_list *l, bool *refused)
 {
 	int n = 0;
 
@@ -360,8 +365,10 @@ static int acknowledge_list(struct latchtab *t, const struct rec_list *l)
 		if (record_acked(&l->v[i]))
 			continue;
 		if ((l->v[i].key.flags & KEYF_ATTR) && l->v[i].key.kind == KEY_FILE &&
-		    ack_on_file(l->v[i].path, &l->v[i].key, false) < 0)
+		    ack_on_file(l->v[i].path, &l->v[i].key, false) < 0) {
+			*refused = true;
 			continue;
+		}
 		/* 0 when an earlier record of the same key already took it.
 		 * Only the loss listed: one that happened since stays. */
 		if (latchtab_acknowledge(t, &l->v[i].key, l->v[i].latch_seq, latchtab_next_seq(t),
@@ -443,7 +450,11 @@ static int ack_path(struct state *st, const char *path, const char *dir, int *ac
 	if (on_file < 0)
 		ret = EXIT_FAILED;
 	else if (any_active(&l) || on_file) {
-		*acked += acknowledge_list(&st->tab, &l) + on_file;
+		bool refused = false;
+
+		*acked += acknowledge_list(&st->tab, &l, &refused) + on_file;
+		if (refused)
+			ret = EXIT_FAILED;
 		drop_cached_pages(path);
 	} else if (l.n || file_acked(path))
 		printf("%s: already acknowledged\n", path);
@@ -458,14 +469,15 @@ static int ack_path(struct state *st, const char *path, const char *dir, int *ac
 static int ack_all(struct state *st, const char *dir, int *acked)
 {
 	struct rec_list l;
+	bool refused = false;
 
 	if (collect(st, is_active, NULL, &l) != 0)
 		return EXIT_FAILED;
-	*acked = acknowledge_list(&st->tab, &l);
-	if (*acked == 0)
+	*acked = acknowledge_list(&st->tab, &l, &refused);
+	if (*acked == 0 && !refused)
 		printf("nothing to acknowledge (state folder %s)\n", dir);
 	records_free(&l);
-	return 0;
+	return refused ? EXIT_FAILED : 0;
 }
 
 int cmd_ack(int argc, char **argv)

@@ -106,9 +106,13 @@ test_ack_fails_when_the_file_cannot_take_it() {
 	latch_on_a "$T/f" >/dev/null
 	chattr +i "$T/f" 2>/dev/null || skip "no immutable files on $T"
 	runc cli ack --state "$T/A" "$T/f"
+	rc_path=$rc err_path=$err
+	runc cli ack --state "$T/A" --all
 	chattr -i "$T/f"
-	expect_eq "$rc" 1
-	expect_line "$err" "stickysync: $T/f: the latch recorded on the file (user.stickysync) cannot be acknowledged: Operation not permitted; nothing was acknowledged"
+	expect_eq "$rc_path" 1
+	expect_line "$err_path" "stickysync: $T/f: the latch recorded on the file (user.stickysync) cannot be acknowledged: Operation not permitted; nothing was acknowledged"
+	expect_eq "$rc" 1 "ack --all"
+	expect_no_grep "$out" "^acknowledged"
 	runc cli status --state "$T/A"
 	expect_grep "$out" "^latched +ENOSPC"
 }
