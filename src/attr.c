@@ -149,7 +149,8 @@ void attr_parse(const char *buf, size_t len, struct latch_attr *a)
 	a->error = a->acked ? 0 : field[0] ? errno_by_name(field) : EIO;
 	take_field(&p, end, a->op, sizeof(a->op));
 	take_field(&p, end, field, sizeof(field));
-	if (parse_num(field, &n))
+	/* in nanoseconds it must fit the int64_t that reports use */
+	if (parse_num(field, &n) && n >= 0 && n <= INT64_MAX / 1000000000)
 		a->when_sec = n;
 	take_field(&p, end, field, sizeof(field));
 	if (parse_num(field, &n) && n >= 0 && n <= INT32_MAX)

@@ -54,7 +54,7 @@ struct latch_attr {
 	bool acked; /* an acknowledgment, not a latch */
 	int error;
 	int pid;
-	int64_t when_sec;
+	int64_t when_sec; /* 0 to INT64_MAX / 10^9 */
 	char op[16];
 	char host[ATTR_FIELD_MAX];
 	char prog[ATTR_FIELD_MAX];

@@ -20,6 +20,8 @@ static void check_fields(const struct latch_attr *a)
 	FUZZ_CHECK(a->acked ? a->error == 0 : a->error > 0, "error %d acked %d", a->error,
 		   a->acked);
 	FUZZ_CHECK(a->pid >= 0, "pid %d", a->pid);
+	FUZZ_CHECK(a->when_sec >= 0 && a->when_sec <= INT64_MAX / 1000000000, "when %lld",
+		   (long long)a->when_sec);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -171,6 +171,7 @@ seed("attr", "latch", "1 ENOSPC fsync 1764482467 4242 host1 qemu-io")
 seed("attr", "acked", "1 acked ack 1764483012 977 host2 stickysync")
 seed("attr", "numeric", "1 28 fsync x y")
 seed("attr", "foreign", b"\xff garbage")
+seed("attr", "far-future", "1 EIO fsync 9223372036854775807 1 h p")
 
 
 # ---- reproducers of defects found (test/fuzz/crashes/TARGET/) ----------------

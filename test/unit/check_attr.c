@@ -96,6 +96,8 @@ START_TEST(malformed_values_still_latch)
 	}
 	attr_parse("1 NOSUCHERR", 11, &b);
 	ck_assert_int_eq(b.error, EIO);
+	attr_parse("1 EIO fsync 9223372036854775807 1 h p", 37, &b);
+	ck_assert_int_eq(b.when_sec, 0); /* would overflow in nanoseconds */
 	attr_parse("1 28 fsync x y", 14, &b);
 	ck_assert_int_eq(b.error, 28);
 	ck_assert_int_eq(b.pid, 0);
