@@ -8,7 +8,7 @@
 on_host() {
 	local host=$1
 	shift
-	mkdir -p -m 0700 "$T/$host"
+	[ -d "$T/$host" ] || mkdir -m 0700 "$T/$host"
 	STICKYSYNC_STATE="$T/$host" shim_only env "$@"
 }
 
