@@ -43,8 +43,8 @@ say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 # Core modules: no dlsym, no LD_PRELOAD assumptions; unit tests link them.
-CORE_SRCS := src/identity.c src/clock.c src/latchtab.c src/fdtable.c src/config.c src/log.c \
-             src/state.c src/runtime.c src/record.c src/judge.c src/ack.c src/procmaps.c src/inject.c src/arena.c src/undo_lock.c src/undo.c src/gate.c
+CORE_SRCS := src/identity.c src/clock.c src/attr.c src/latchtab.c src/fdtable.c src/config.c src/log.c \
+             src/state.c src/runtime.c src/record.c src/judge.c src/onfile.c src/ack.c src/procmaps.c src/inject.c src/arena.c src/undo_lock.c src/undo.c src/gate.c
 WRAP_SRCS := src/real.c src/fallback.c src/wrap_open.c src/wrap_fd.c src/wrap_write.c src/wrap_sync.c \
              src/wrap_process.c \
              src/api.c

@@ -73,7 +73,11 @@ _stickysync()
                 _command_offset "$cword"
             fi ;;
         status)
-            COMPREPLY=($(compgen -W '--state --json --all --help' -- "$cur")) ;;
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W '--state --json --all --help' -- "$cur"))
+            else
+                _filedir
+            fi ;;
         ack)
             if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W '--state --all --help' -- "$cur"))

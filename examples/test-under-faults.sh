@@ -56,6 +56,11 @@ STICKYSYNC=$BUILD/stickysync
 	exit 2
 }
 
+# Each run is a world of its own, with its own state folder: a latch must
+# not travel to the next run on the file itself.
+STICKYSYNC_XATTR=off
+export STICKYSYNC_XATTR
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/stickysync-faults.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 

@@ -54,9 +54,12 @@ static inline void *stickysync__lookup(const char *name)
 /*
  * Declare the loss on fd's file acknowledged.  fd must have been opened after
  * the loss: an fd that witnessed it stays latched and the call fails with
- * EBUSY.  Returns 0 on success (also when nothing was latched), -1 with errno
- * EBUSY, EROFS (the latch is in a state folder this process may only read),
- * EBADF, or ENOSYS (library not preloaded).
+ * EBUSY.  A latch recorded on the file itself (the user.stickysync
+ * attribute) is acknowledged there first.  Returns 0 on success (also when
+ * nothing was latched), -1 with errno EBUSY, EROFS (the latch is in a state
+ * folder this process may only read, or the file is on a read-only
+ * filesystem), EACCES or EPERM (the file cannot take the acknowledgment:
+ * nothing was acknowledged), EBADF, or ENOSYS (library not preloaded).
  */
 static inline int stickysync_acknowledge(int fd)
 {

@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "attr.h"
 #include "judge.h"
 #include "log.h"
 #include "record.h"
@@ -21,7 +23,7 @@
  * are not newer than upto.  Returns how many; -1 when a newer one was left
  * latched.
  */
-static int acknowledge(const struct file_key *key, uint64_t upto)
+static int acknowledge(int fd, const struct file_key *key, uint64_t upto)
 {
 	struct latchtab *tabs[2] = {rt.shared.hdr ? &rt.shared : NULL, &rt.local};
 	uint64_t seq = latchtab_next_seq(latch_seq_table());
@@ -30,7 +32,7 @@ static int acknowledge(const struct file_key *key, uint64_t upto)
 	struct file_key fs;
 	int n = 0;
 
-	key_fs_of(key, &fs);
+	key_fs_of_fd(fd, key, &fs);
 	for (int i = 0; i < 2; i++) {
 		if (!tabs[i])
 			continue;
@@ -66,6 +68,28 @@ static int api_judge(int fd, uint32_t *gen, struct file_key *key, struct verdict
 	return 0;
 }
 
+/*
+ * Acknowledge the latch recorded on fd's file, where there is one: before
+ * the tables, so that a file that cannot take the acknowledgment (EPERM,
+ * EROFS) stays latched everywhere.  0, or -1 with errno.
+ */
+static int acknowledge_on_file(int fd)
+{
+	struct latch_attr a = {.pid = getpid(), .when_sec = record_now_ns() / 1000000000};
+	int err;
+
+	if (!rt.opt.xattr)
+		return 0;
+	memcpy(a.op, "ack", 4);
+	str_copy(a.prog, sizeof(a.prog), log_prog());
+	attr_host(a.host, sizeof(a.host));
+	err = attr_acknowledge_fd(fd, &a);
+	if (err == 0)
+		return 0;
+	errno = err;
+	return -1;
+}
+
 int latch_acknowledge_fd(int fd)
 {
 	struct file_key key;
@@ -90,17 +114,19 @@ int latch_acknowledge_fd(int fd)
 		errno = EROFS;
 		return -1;
 	}
+	if (acknowledge_on_file(fd) != 0)
+		return -1;
 	/* Only losses older than this fd: one that happens meanwhile was
 	 * witnessed by it, and stays latched.  An fd stamped with a time was
 	 * just judged no witness of any loss numbered up to upto. */
 	if (!(fd_created_after(fd, gen) & FD_STAMP_TIME))
 		upto = fd_created_after(fd, gen);
-	n = acknowledge(&key, upto);
+	n = acknowledge(fd, &key, upto);
 	if (n < 0) {
 		errno = EBUSY;
 		return -1;
 	}
-	if (n == 0)
+	if (n == 0 && !v.on_file)
 		return 0;
 	/* The page cache may still hold what never reached the disk, marked
 	 * clean: drop it, so that reads after the acknowledgment show what
@@ -133,7 +159,7 @@ int latch_status_fd(int fd, struct stickysync_status *st)
 	judge_lookup(&key, &view);
 	memset(st, 0, sizeof(*st));
 	st->fd_latched = v.witness;
-	st->file_latched = view.active;
+	st->file_latched = view.active || v.on_file;
 	st->acknowledged = view.found && !view.active;
 	if (!latchtab_view_record(&view, &rec)) {
 		if (!v.latched)

@@ -228,7 +228,23 @@ static void reset(struct options *o)
 	o->inject_memory = 0;
 	o->tmpdir[0] = '\0';
 	o->inject_report[0] = '\0';
+	o->xattr = true;
 	o->nmsg = 0;
+}
+
+static void load_xattr(struct options *o, const char *v)
+{
+	o->xattr = true;
+	if (!v || !*v || same(v, "on"))
+		return;
+	if (same(v, "off")) {
+		o->xattr = false;
+		return;
+	}
+	complain(o,
+		 "STICKYSYNC_XATTR=\"%.32s\" is not on or off; latches are recorded on the files "
+		 "and honoured there (on)",
+		 v);
 }
 
 void config_load(struct options *o, config_getenv_fn get, bool is_root)
@@ -242,4 +258,5 @@ void config_load(struct options *o, config_getenv_fn get, bool is_root)
 	load_inject_memory(o, get("STICKYSYNC_INJECT_MEMORY"));
 	load_tmpdir(o, get("TMPDIR"));
 	load_inject_report(o, get("STICKYSYNC_INJECT_REPORT"));
+	load_xattr(o, get("STICKYSYNC_XATTR"));
 }

@@ -50,6 +50,9 @@ struct options {
 	 * at exit, what each rule saw; set by `stickysync run --inject`, which
 	 * sums them up.  Empty: each process reports rules that never fired. */
 	char inject_report[PATH_MAX];
+	/* STICKYSYNC_XATTR: record latches on the files themselves (the
+	 * user.stickysync attribute, see attr.h) and honour those found there. */
+	bool xattr;
 	/* Complaints about malformed values, reported once logging works.
 	 * Each reads "what is wrong; what is done instead": the command keeps
 	 * the part before the last ';' when it rejects the value itself. */

@@ -316,7 +316,8 @@ void fd_install_dup(int oldfd, int newfd, bool chosen)
 	if (__atomic_load_n(&src->key_word, __ATOMIC_RELAXED) == (TAG(sgen) | KEY_READY) &&
 	    fd_cached_key(oldfd, sgen, &key))
 		cache_key(dst, dgen, &key);
-	flags = fd_flags(oldfd, sgen) & (FD_INJECT_CHECKED | FD_INJECT | FD_INJECT_LOSE);
+	flags =
+	    fd_flags(oldfd, sgen) & (FD_INJECT_CHECKED | FD_INJECT | FD_INJECT_LOSE | FD_NO_ATTR);
 	if (flags)
 		fd_set_flags(newfd, dgen, flags);
 }

@@ -85,6 +85,7 @@ enum fd_flag {
 	FD_INJECT_CHECKED = 1u << 1, /* injector rules were matched against the path */
 	FD_INJECT = 1u << 2,	     /* some injector rule names this file */
 	FD_INJECT_LOSE = 1u << 3,    /* some lose= rule names this file */
+	FD_NO_ATTR = 1u << 4,	     /* the file had no latch attribute (attr.h) when judged */
 };
 
 /*

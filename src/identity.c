@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "identity.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <string.h>
@@ -76,4 +77,33 @@ void key_fs_of(const struct file_key *file, struct file_key *fs)
 	memset(fs, 0, sizeof(*fs));
 	fs->kind = KEY_FS;
 	fs->dev = file->dev;
+}
+
+/* struct fsuuid2 and FS_IOC_GETFSUUID of <linux/fs.h> since Linux 6.5,
+ * spelt out for older headers. */
+struct fs_uuid {
+	uint8_t len;
+	uint8_t uuid[16];
+};
+#define KEY_FS_IOC_GETFSUUID _IOR(0x15, 0, struct fs_uuid)
+
+void key_fs_of_fd(int fd, const struct file_key *file, struct file_key *fs)
+{
+	struct fs_uuid u = {.len = sizeof(u.uuid)};
+	uint64_t half[2];
+	int saved = errno, ret;
+
+	key_fs_of(file, fs);
+	if (fd < 0)
+		return;
+	ret = ioctl(fd, KEY_FS_IOC_GETFSUUID, &u);
+	errno = saved;
+	if (ret != 0 || u.len != sizeof(u.uuid))
+		return;
+	memcpy(half, u.uuid, sizeof(half));
+	if (half[0] == 0 && half[1] == 0)
+		return; /* a filesystem made without one */
+	fs->ino = half[0];
+	fs->btime_sec = (int64_t)half[1];
+	fs->flags |= KEYF_FSUUID;
 }

@@ -25,12 +25,15 @@
 
 enum key_kind {
 	KEY_FILE = 1,
-	KEY_FS = 2, /* a whole filesystem, after a failed syncfs; only dev is set */
+	/* A whole filesystem, after a failed syncfs: its UUID where it has one
+	 * (KEYF_FSUUID), which survives a renumbered device (a loop image
+	 * attached elsewhere, disks probed in another order); else dev. */
+	KEY_FS = 2,
 };
 
 struct file_key {
 	uint64_t dev; /* st_dev of the filesystem, as makedev() */
-	uint64_t ino;
+	uint64_t ino; /* KEY_FS with KEYF_FSUUID: the UUID, in ino and btime_sec */
 	int64_t btime_sec;
 	uint32_t btime_nsec;
 	uint32_t gen;	/* inode generation, when there is no birth time */
@@ -41,6 +44,10 @@ struct file_key {
 #define KEYF_BTIME 1u	   /* btime_* are valid */
 #define KEYF_GEN 2u	   /* gen is valid */
 #define KEYF_MOUNT_ROOT 4u /* the file is the root of its filesystem's mount */
+/* Recorded latches only: the latch was also written on the file (attr.h),
+ * so that its attribute's removal elsewhere acknowledges it here too. */
+#define KEYF_ATTR 8u
+#define KEYF_FSUUID 16u /* KEY_FS: the filesystem's UUID is in ino and btime_sec */
 
 /* Identity of an open fd; -1 with errno on failure.  One system call when the
  * filesystem reports birth times, two otherwise. */
@@ -56,15 +63,21 @@ static inline bool key_is_mount_root(const struct file_key *key)
 	return key->flags & KEYF_MOUNT_ROOT;
 }
 
-/* Identity of the filesystem holding fd's file. */
+/* Identity of the filesystem holding file, by its device number alone. */
 void key_fs_of(const struct file_key *file, struct file_key *fs);
+/* The same, with the filesystem's UUID where fd's filesystem reports one
+ * (FS_IOC_GETFSUUID, Linux 6.5: ext4, xfs, btrfs, tmpfs...; one ioctl). */
+void key_fs_of_fd(int fd, const struct file_key *file, struct file_key *fs);
 
 static inline bool key_equal(const struct file_key *a, const struct file_key *b)
 {
 	if (a->kind != b->kind)
 		return false;
-	if (a->kind == KEY_FS)
-		return a->dev == b->dev;
+	if (a->kind == KEY_FS) {
+		if ((a->flags & KEYF_FSUUID) && (b->flags & KEYF_FSUUID))
+			return a->ino == b->ino && a->btime_sec == b->btime_sec;
+		return a->dev == b->dev; /* one side has no UUID: the device */
+	}
 	if (a->ino != b->ino)
 		return false;
 	if ((a->flags & KEYF_GEN) && (b->flags & KEYF_GEN) && a->gen != b->gen)
@@ -77,10 +90,13 @@ static inline bool key_equal(const struct file_key *a, const struct file_key *b)
 }
 
 /* The hash covers only what every kind of key has in common, so that keys
- * compared by different rules land in the same probe sequence. */
+ * compared by different rules land in the same probe sequence: the inode
+ * number of a file; nothing of a filesystem (a filesystem compared by UUID
+ * on one side and by device on the other), whose few records share one
+ * sequence. */
 static inline uint64_t key_hash(const struct file_key *key)
 {
-	uint64_t h = key->kind == KEY_FS ? key->dev : key->ino;
+	uint64_t h = key->kind == KEY_FS ? 0 : key->ino;
 
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;

@@ -12,8 +12,10 @@
 
 #include "latch.h"
 #include "log.h"
+#include "onfile.h"
 #include "procmaps.h"
 #include "record.h"
+#include "strcopy.h"
 #include "sys.h"
 
 /* ---- judging later calls ------------------------------------------------- */
@@ -72,6 +74,7 @@ static void judge(int fd, uint32_t gen, struct file_key *key, struct verdict *v)
 
 	v->latched = false;
 	v->witness = false;
+	v->on_file = false;
 	v->view.found = false;
 	v->fd_error = fd_witness_error(fd, gen);
 	if (v->fd_error) {
@@ -86,11 +89,18 @@ static void judge(int fd, uint32_t gen, struct file_key *key, struct verdict *v)
 		if (key->flags & KEYF_GEN)
 			lookup_both(key, &view);
 	}
+	if (view.active)
+		onfile_acked(fd, key, &view);
 	judge_view(fd, gen, &view, v);
 	if (latchtab_any_fs(&rt.shared) || latchtab_any_fs(&rt.local)) {
-		key_fs_of(key, &fs);
+		key_fs_of_fd(fd, key, &fs);
 		lookup_both(&fs, &view);
 		judge_view(fd, gen, &view, v);
+	}
+	/* The file's own latch, for an fd that no record latches already. */
+	if (!v->latched && onfile_latched(fd, gen, &v->attr)) {
+		v->latched = true;
+		v->on_file = true;
 	}
 	if (v->witness)
 		fd_mark_witness(fd, gen, v->fd_error ? v->fd_error : EIO);
@@ -104,6 +114,13 @@ static void verdict_record(const struct verdict *v, struct latch_record *rec)
 	memset(rec, 0, sizeof(*rec));
 	rec->error = v->fd_error ? v->fd_error : EIO;
 	memcpy(rec->op, "sync", 5);
+	if (!v->on_file)
+		return;
+	rec->error = v->attr.error;
+	rec->pid = v->attr.pid;
+	rec->when_ns = v->attr.when_sec * 1000000000;
+	str_copy(rec->op, sizeof(rec->op), v->attr.op);
+	str_copy(rec->prog, sizeof(rec->prog), v->attr.prog);
 }
 
 static void report_refusal(int fd, uint32_t gen, enum op op, const struct verdict *v)
@@ -138,6 +155,11 @@ static void report_refusal(int fd, uint32_t gen, enum op op, const struct verdic
 	if (rec.pid) {
 		line_str(&l, " in pid ");
 		line_int(&l, rec.pid);
+	}
+	if (v->on_file && !v->view.found) {
+		line_str(&l, " on ");
+		line_str(&l, v->attr.host);
+		line_str(&l, ", recorded on the file");
 	}
 	if (rt.opt.policy == POLICY_OBSERVE)
 		line_str(&l, "); on Linux a retried sync does not mean the data is on disk");
@@ -237,10 +259,11 @@ int latch_sync_result(int fd, uint32_t gen, enum op op, bool durable, int ret)
 	struct verdict v;
 	uint64_t now;
 
-	if (ret == 0 && !fd_latched(fd) && !latch_anything()) {
+	if (ret == 0 && !fd_latched(fd) && !latch_anything() && onfile_clear(fd, gen)) {
 		/* the common case: nothing latched anywhere */
 		if (durable)
 			fd_mark_synced(fd);
+		errno = saved;
 		return 0;
 	}
 	if (ret < 0 && record_not_applicable(saved))
@@ -287,14 +310,14 @@ int latch_syncfs_result(int fd, int ret)
 		errno = saved;
 		return ret;
 	}
-	key_fs_of(&key, &fs);
+	key_fs_of_fd(fd, &key, &fs);
 	if (ret < 0) {
 		record_failure(fd, fd_gen(fd), &fs, OP_SYNCFS, saved, NULL);
 		errno = saved;
 		return ret;
 	}
-	if (!latchtab_dev_active(&rt.shared, key.dev, &v.view) &&
-	    !latchtab_dev_active(&rt.local, key.dev, &v.view)) {
+	if (!latchtab_fs_active(&rt.shared, &fs, &v.view) &&
+	    !latchtab_fs_active(&rt.local, &fs, &v.view)) {
 		errno = saved;
 		return ret;
 	}
@@ -341,7 +364,7 @@ static ssize_t dsync_write_done(int fd, enum op op, ssize_t ret)
 	struct file_key key;
 	struct verdict v;
 
-	if (!fd_latched(fd) && !latch_anything())
+	if (!fd_latched(fd) && !latch_anything() && onfile_clear(fd, gen))
 		return ret;
 	latch_ready();
 	if (judge_fd(fd, &gen, &key, &v) != 0) {
@@ -390,7 +413,7 @@ bool latch_io_refused(int fd, enum op op)
 
 	if (rt.opt.policy != POLICY_FAILSTOP)
 		return false;
-	if (!fd_latched(fd) && !latch_anything())
+	if (!fd_latched(fd) && !latch_anything() && onfile_clear(fd, gen))
 		return false;
 	if (judge_fd(fd, &gen, &key, &v) != 0) {
 		errno = saved;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attr.h"
 #include "latchtab.h"
 #include "record.h"
 
@@ -19,6 +20,8 @@ struct verdict {
 	bool witness;		/* this fd existed when the latch happened */
 	int fd_error;		/* the fd's own latch, when no record says more */
 	struct latch_view view; /* the record to report, when found */
+	bool on_file;		/* latched by the file's attribute (attr.h) */
+	struct latch_attr attr; /* what the attribute says, when on_file */
 };
 
 /* Judge key through fd (-1: no fd) in its lifetime gen. */

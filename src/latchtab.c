@@ -265,6 +265,20 @@ static int64_t latch_time(const struct latchtab *t, const struct latch_record *r
 }
 
 /*
+ * Whether the record's latch is also on the file (KEYF_ATTR) follows the
+ * latest loss.  Only that bit of the key changes, atomically, and lookups
+ * never compare it.  Clearing it is safe at any time (the record is then
+ * acknowledged only here); setting it only by the owner of a relatch.
+ */
+static void follow_attr_flag(struct latch_record *r, const struct latch_event *ev, bool may_set)
+{
+	if (!(ev->key.flags & KEYF_ATTR))
+		__atomic_fetch_and(&r->key.flags, ~KEYF_ATTR, __ATOMIC_ACQ_REL);
+	else if (may_set)
+		__atomic_fetch_or(&r->key.flags, KEYF_ATTR, __ATOMIC_ACQ_REL);
+}
+
+/*
  * Turn an ACKED record of the key back into an ACTIVE one, in one
  * compare-and-swap: the record never disappears from lookups.  The body is
  * rewritten first; a status reader may see it half-written (it only reports
@@ -277,11 +291,13 @@ static bool relatch(struct latchtab *t, struct latch_record *r, uint64_t w,
 	 * a reused slot's fds count as witnesses of a later loss. */
 	raise_latch_time(t, r);
 	raise_seq(&r->latch_seq, seq);
+	follow_attr_flag(r, ev, false);
 	active_add(t, 1);
 	if (!word_cas(r, w, SLOT_ACTIVE, 0)) {
 		active_add(t, -1);
 		return false;
 	}
+	follow_attr_flag(r, ev, true);
 	/* Only for reports: a status reader may see it half-written. */
 	r->error = ev->error;
 	r->when_ns = ev->when_ns;
@@ -300,10 +316,12 @@ static bool relatch(struct latchtab *t, struct latch_record *r, uint64_t w,
  * word moved first (an acknowledgment won), the caller retries and
  * relatches.
  */
-static bool latch_again(const struct latchtab *t, struct latch_record *r, uint64_t w, uint64_t seq)
+static bool latch_again(const struct latchtab *t, struct latch_record *r,
+			const struct latch_event *ev, uint64_t w, uint64_t seq)
 {
 	raise_latch_time(t, r);
 	raise_seq(&r->latch_seq, seq);
+	follow_attr_flag(r, ev, false);
 	return word_cas(r, w, SLOT_ACTIVE, 0);
 }
 
@@ -355,7 +373,7 @@ int latchtab_latch(struct latchtab *t, const struct latch_event *ev, uint64_t se
 			unsigned s = W_STATE(w);
 
 			if (live(s) && key_equal(&r->key, &ev->key)) {
-				if (s == SLOT_ACTIVE && latch_again(t, r, w, seq))
+				if (s == SLOT_ACTIVE && latch_again(t, r, ev, w, seq))
 					return 0;
 				if (s == SLOT_ACKED && relatch(t, r, w, ev, seq))
 					return 1;
@@ -492,14 +510,32 @@ int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_
 	return n;
 }
 
+/* Is r, ACTIVE, of filesystem fs (its own record, or a file's on its
+ * device)?  A record's key may gain or lose KEYF_ATTR meanwhile; nothing
+ * compared here. */
+static bool of_fs(const struct latch_record *r, const struct file_key *fs)
+{
+	if (r->key.kind == KEY_FS)
+		return key_equal(&r->key, fs);
+	return r->key.dev == fs->dev;
+}
+
 bool latchtab_dev_active(const struct latchtab *t, uint64_t dev, struct latch_view *view)
+{
+	struct file_key fs = {.kind = KEY_FS, .dev = dev};
+
+	return latchtab_fs_active(t, &fs, view);
+}
+
+bool latchtab_fs_active(const struct latchtab *t, const struct file_key *fs,
+			struct latch_view *view)
 {
 	if (!latchtab_any_active(t))
 		return false;
 	for (uint32_t i = 0; i <= t->mask; i++) {
 		const struct latch_record *r = &t->rec[i];
 
-		if (W_STATE(word_load(r)) != SLOT_ACTIVE || r->key.dev != dev)
+		if (W_STATE(word_load(r)) != SLOT_ACTIVE || !of_fs(r, fs))
 			continue;
 		if (view) {
 			view->found = view->active = true;

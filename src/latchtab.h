@@ -247,8 +247,12 @@ bool latchtab_view_record(const struct latch_view *view, struct latch_record *ou
 int latchtab_acknowledge(struct latchtab *t, const struct file_key *key, uint64_t upto,
 			 uint64_t seq, int64_t now_ns, bool *newer);
 
-/* True if any ACTIVE record (file or filesystem) is on device dev; view, if
- * not NULL, is set to one of them. */
+/* True if any ACTIVE record is of filesystem fs (a KEY_FS key: by UUID
+ * where both sides have one), or of a file on its device; view, if not
+ * NULL, is set to one of them. */
+bool latchtab_fs_active(const struct latchtab *t, const struct file_key *fs,
+			struct latch_view *view);
+/* The same for the filesystem on device dev, known by its number alone. */
 bool latchtab_dev_active(const struct latchtab *t, uint64_t dev, struct latch_view *view);
 
 /* Call fn for each ACTIVE or ACKED record (a stable copy, its text fields

@@ -9,10 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attr.h"
 #include "fdtable.h"
 #include "runtime.h"
 #include "log.h"
 #include "state.h"
+#include "strcopy.h"
 #include "sys.h"
 
 static const char *const op_names[OP_COUNT] = {
@@ -69,7 +71,7 @@ static const char *next_step(void)
 /* record_failure before init set up any table. */
 #define LATCH_NO_TABLE_YET (-2)
 
-static void report_failure(const struct latch_event *ev, int fd, int stored)
+static void report_failure(const struct latch_event *ev, int fd, int stored, int attr_err)
 {
 	struct line l;
 
@@ -94,6 +96,11 @@ static void report_failure(const struct latch_event *ev, int fd, int stored)
 			     "stay latched");
 	else if (stored == 2)
 		line_str(&l, "; the shared latch table is full: latched in this process only");
+	if (attr_err) {
+		line_str(&l, "; the latch is local only (" ATTR_NAME " not written: ");
+		line_str(&l, errno_name(attr_err));
+		line_str(&l, ")");
+	}
 	log_line(&l);
 }
 
@@ -121,6 +128,37 @@ static int store_latch(const struct latch_event *ev, uint64_t seq)
 	return ret;
 }
 
+/*
+ * Record the latch on the file itself (attr.h), before the table: a
+ * record says whether the file carries it.  Returns 0, or the errno that
+ * kept it local (the file cannot take the attribute: EPERM, EROFS, ENOSPC,
+ * ENOTSUP, or it is gone).
+ */
+static int record_on_file(int fd, struct latch_event *ev)
+{
+	struct latch_attr a = {
+	    .error = ev->error,
+	    .pid = ev->pid,
+	    .when_sec = ev->when_ns / 1000000000,
+	};
+	int err;
+
+	if (!rt.opt.xattr || ev->key.kind != KEY_FILE)
+		return 0;
+	str_copy(a.op, sizeof(a.op), ev->op);
+	str_copy(a.prog, sizeof(a.prog), ev->prog);
+	attr_host(a.host, sizeof(a.host));
+	if (fd >= 0)
+		err = attr_write_fd(fd, &a);
+	else if (ev->path[0])
+		err = attr_write_path(ev->path, &ev->key, &a);
+	else
+		err = ENOENT;
+	if (err == 0)
+		ev->key.flags |= KEYF_ATTR;
+	return err;
+}
+
 /* Record that a sync of key (through fd in its lifetime gen, or fd -1)
  * failed with err. */
 void record_failure(int fd, uint32_t gen, const struct file_key *key, enum op op, int err,
@@ -135,7 +173,7 @@ void record_failure(int fd, uint32_t gen, const struct file_key *key, enum op op
 	    .pid = getpid(),
 	    .when_ns = record_now_ns(),
 	};
-	int stored;
+	int stored, attr_err = 0;
 
 	if (fd >= 0 && ev.key.kind == KEY_FILE)
 		key_add_generation(&ev.key, fd);
@@ -145,6 +183,7 @@ void record_failure(int fd, uint32_t gen, const struct file_key *key, enum op op
 	}
 	ev.path = path;
 	if (__atomic_load_n(&rt.local.hdr, __ATOMIC_ACQUIRE)) {
+		attr_err = record_on_file(fd, &ev);
 		stored = store_latch(&ev, latchtab_next_seq(latch_seq_table()));
 		/* Move the sequence again now that the record is visible: a
 		 * sync that judged its fd clean between the two numbers must
@@ -156,7 +195,7 @@ void record_failure(int fd, uint32_t gen, const struct file_key *key, enum op op
 		stored = LATCH_NO_TABLE_YET;
 	}
 	fd_mark_witness(fd, gen, err);
-	report_failure(&ev, fd, stored);
+	report_failure(&ev, fd, stored, attr_err);
 	if (rt.opt.policy == POLICY_ABORT)
 		abort();
 }

@@ -117,6 +117,7 @@ static void make_passive(struct options *o)
 	o->state_mode = STATE_OFF;
 	o->log_mode = LOG_OFF;
 	o->inject[0] = '\0';
+	o->xattr = false;
 	o->nmsg = 0;
 }
 

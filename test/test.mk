@@ -86,8 +86,9 @@ asan-run: all $(TEST_BUILD)/unit_tests $(TEST_HELPERS)
 # the parts one after another.  What any part needs is installed first, so
 # that the lanes never run the package manager at the same time.
 CHECK_LANE1 ?= unit integration asan torture tsan
-CHECK_LANE2 ?= realfaults counts fuzz
-CHECK_ALL_PKGS = $(BUILD_PKGS) $(CHECK_PKGS) $(RF_PKGS) $(BENCH_PKGS) $(TSAN_PKGS) $(FUZZ_PKGS)
+CHECK_LANE2 ?= realfaults gluster counts fuzz
+CHECK_ALL_PKGS = $(BUILD_PKGS) $(CHECK_PKGS) $(RF_PKGS) $(GLUSTER_PKGS) $(BENCH_PKGS) $(TSAN_PKGS) \
+                 $(FUZZ_PKGS)
 
 .PHONY: check check-quick check-integration-core check-all-deps
 check-all-deps:

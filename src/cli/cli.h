@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "attr.h"
 #include "latchtab.h"
 #include "state.h"
 
@@ -76,7 +77,20 @@ const char *record_text(const char *field, size_t size, char *buf, size_t bufsiz
 void record_subject(const struct latch_record *r, char *buf, size_t size);
 /* The table, one record a line, with a heading; indent prefixes each line. */
 void records_print_table(FILE *f, const struct rec_list *l, const char *indent);
+void records_print_heading(FILE *f, const char *indent);
+void records_print_rows(FILE *f, const struct rec_list *l, const char *indent);
 void records_print_json(FILE *f, const struct rec_list *l, const char *state_dir);
+/* A latch (or acknowledgment) recorded on the file at path (attr.h), as a
+ * row of the table: STATE "on-file" (or "file-ack"), PROGRAM "PROG@HOST". */
+void attr_print_row(FILE *f, const struct latch_attr *a, const char *path, const char *indent);
+/* What `status PATH...` found on the files themselves. */
+struct attr_found {
+	const char *path;
+	struct latch_attr attr;
+};
+/* The records, then "on_file": what the files' attributes say. */
+void records_print_json_paths(FILE *f, const struct rec_list *l, const struct attr_found *af,
+			      size_t naf, const char *state_dir);
 
 /* coverage.c: warn (one line each) when a preload cannot reach CMD. */
 void coverage_check(const char *cmd);

@@ -2,6 +2,7 @@
 /* Copyright (C) 2026 The stickysync authors */
 /* Reading the latch table's records, and printing them for people and for
  * programs. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -175,24 +176,58 @@ static const char *error_name(int err, char *buf, size_t size)
 	return buf;
 }
 
-void records_print_table(FILE *f, const struct rec_list *l, const char *indent)
+#define ROW_FORMAT "%s%-8s %-8s %-15s %-25s %7d %-15s %s\n"
+
+void records_print_heading(FILE *f, const char *indent)
+{
+	fprintf(f, "%s%-8s %-8s %-15s %-25s %7s %-15s %s\n", indent, "STATE", "ERROR", "OP", "WHEN",
+		"PID", "PROGRAM", "PATH");
+}
+
+void records_print_rows(FILE *f, const struct rec_list *l, const char *indent)
 {
 	char when[48], subject[REC_PATH_MAX + 64], num[16], op[REC_OP_MAX], prog[REC_PROG_MAX];
 
-	fprintf(f, "%s%-8s %-8s %-15s %-25s %7s %-15s %s\n", indent, "STATE", "ERROR", "OP", "WHEN",
-		"PID", "PROGRAM", "PATH");
 	for (size_t i = 0; i < l->n; i++) {
 		const struct latch_record *r = &l->v[i];
 
 		format_when(r->when_ns, when, sizeof(when));
 		record_subject(r, subject, sizeof(subject));
-		fprintf(
-		    f, "%s%-8s %-8s %-15s %-25s %7d %-15s %s\n", indent,
-		    record_acked(r) ? "acked" : "latched", error_name(r->error, num, sizeof(num)),
-		    record_text(r->op, sizeof(r->op), op, sizeof(op)), when, r->pid,
-		    r->prog[0] ? record_text(r->prog, sizeof(r->prog), prog, sizeof(prog)) : "?",
-		    subject);
+		fprintf(f, ROW_FORMAT, indent, record_acked(r) ? "acked" : "latched",
+			error_name(r->error, num, sizeof(num)),
+			record_text(r->op, sizeof(r->op), op, sizeof(op)), when, r->pid,
+			r->prog[0] ? record_text(r->prog, sizeof(r->prog), prog, sizeof(prog))
+				   : "?",
+			subject);
 	}
+}
+
+void records_print_table(FILE *f, const struct rec_list *l, const char *indent)
+{
+	records_print_heading(f, indent);
+	records_print_rows(f, l, indent);
+}
+
+/* "PROG@HOST", as people read them. */
+static const char *attr_who(const struct latch_attr *a, char *buf, size_t size)
+{
+	char prog[ATTR_FIELD_MAX], host[ATTR_FIELD_MAX];
+
+	snprintf(buf, size, "%s@%s", record_text(a->prog, sizeof(a->prog), prog, sizeof(prog)),
+		 record_text(a->host, sizeof(a->host), host, sizeof(host)));
+	return buf;
+}
+
+void attr_print_row(FILE *f, const struct latch_attr *a, const char *path, const char *indent)
+{
+	char when[48], num[16], op[sizeof(a->op)], who[2 * ATTR_FIELD_MAX + 2], text[PATH_MAX];
+
+	format_when(a->when_sec * 1000000000, when, sizeof(when));
+	fprintf(f, ROW_FORMAT, indent, a->acked ? "file-ack" : "on-file",
+		a->acked ? "-" : error_name(a->error, num, sizeof(num)),
+		record_text(a->op, sizeof(a->op), op, sizeof(op)), when, a->pid,
+		attr_who(a, who, sizeof(who)),
+		record_text(path, strlen(path) + 1, text, sizeof(text)));
 }
 
 /* A JSON string of the text in the size bytes of field (up to a zero
@@ -246,6 +281,45 @@ static void json_record(FILE *f, const struct latch_record *r)
 		fprintf(f, ", \"acknowledged_when\": \"%s\"", when);
 	}
 	fputs("}", f);
+}
+
+static void json_attr(FILE *f, const struct attr_found *af)
+{
+	const struct latch_attr *a = &af->attr;
+	char when[48], num[16];
+
+	format_when(a->when_sec * 1000000000, when, sizeof(when));
+	fputs("    {\"path\": ", f);
+	json_string(f, af->path, strlen(af->path) + 1);
+	fprintf(f, ", \"acknowledged\": %s,\n", a->acked ? "true" : "false");
+	if (!a->acked)
+		fprintf(f, "     \"error\": \"%s\", \"errno\": %d,",
+			error_name(a->error, num, sizeof(num)), a->error);
+	fputs(" \"op\": ", f);
+	json_string(f, a->op, sizeof(a->op));
+	fprintf(f, ", \"when\": \"%s\", \"pid\": %d,\n     \"host\": ", when, a->pid);
+	json_string(f, a->host, sizeof(a->host));
+	fputs(", \"program\": ", f);
+	json_string(f, a->prog, sizeof(a->prog));
+	fputs("}", f);
+}
+
+void records_print_json_paths(FILE *f, const struct rec_list *l, const struct attr_found *af,
+			      size_t naf, const char *state_dir)
+{
+	fputs("{\n  \"state\": ", f);
+	json_string(f, state_dir, strlen(state_dir));
+	fputs(",\n  \"latches\": [", f);
+	for (size_t i = 0; i < l->n; i++) {
+		fputs(i ? ",\n" : "\n", f);
+		json_record(f, &l->v[i]);
+	}
+	fputs(l->n ? "\n  ],\n  \"on_file\": [" : "],\n  \"on_file\": [", f);
+	for (size_t i = 0; i < naf; i++) {
+		fputs(i ? ",\n" : "\n", f);
+		json_attr(f, &af[i]);
+	}
+	fputs(naf ? "\n  ]\n}\n" : "]\n}\n", f);
 }
 
 void records_print_json(FILE *f, const struct rec_list *l, const char *state_dir)

@@ -160,6 +160,9 @@ static void print_status(const struct admin_opts *o, const struct rec_list *l, c
 		       dir);
 }
 
+static int status_paths(const struct admin_opts *o, const struct state *st, const char *dir);
+static int find_path_records(const struct state *st, const char *path, struct rec_list *l);
+
 int cmd_status(int argc, char **argv)
 {
 	struct admin_opts o = {0};
@@ -170,16 +173,92 @@ int cmd_status(int argc, char **argv)
 
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (o.npaths)
-		return cli_usage("status: unexpected argument %s", o.paths[0]);
 	/* a table this process may only read is read all the same */
 	if (!open_table(o.state, dir, sizeof(dir), &st, why, sizeof(why)))
 		return EXIT_FAILED;
+	if (o.npaths)
+		return done_with_table(&st, status_paths(&o, &st, dir));
 	ret = collect(&st, o.all ? NULL : is_active, NULL, &l) == 0 ? 0 : EXIT_FAILED;
 	if (ret == 0)
 		print_status(&o, &l, dir);
 	records_free(&l);
 	return done_with_table(&st, ret);
+}
+
+/* The records of PATH (by identity, else by its recorded path) that
+ * status shows, added to l. */
+static int path_records(const struct admin_opts *o, const struct state *st, const char *path,
+			struct rec_list *l)
+{
+	struct rec_list found;
+
+	if (find_path_records(st, path, &found) != 0)
+		return -1;
+	for (size_t i = 0; i < found.n; i++) {
+		struct latch_record *v;
+
+		if (!o->all && record_acked(&found.v[i]))
+			continue;
+		if (l->n == l->cap) {
+			size_t cap = l->cap ? 2 * l->cap : 8;
+
+			if (!(v = realloc(l->v, cap * sizeof(*v)))) {
+				records_free(&found);
+				cli_error("out of memory");
+				return -1;
+			}
+			l->v = v;
+			l->cap = cap;
+		}
+		l->v[l->n++] = found.v[i];
+	}
+	records_free(&found);
+	return 0;
+}
+
+/* What PATH's own attribute says (*af), if status shows it: 1, else 0. */
+static int path_attr(const struct admin_opts *o, const char *path, struct attr_found *af)
+{
+	af->path = path;
+	if (attr_read_path(path, &af->attr) != 1)
+		return 0;
+	return !af->attr.acked || o->all;
+}
+
+/* `status PATH...`: what the table holds about each PATH, and what the
+ * file itself records (a latch made on another host, or under another
+ * state folder, is only there). */
+static int status_paths(const struct admin_opts *o, const struct state *st, const char *dir)
+{
+	struct attr_found *af = calloc((size_t)o->npaths, sizeof(*af));
+	struct rec_list l = {0};
+	size_t naf = 0;
+	int ret = 0;
+
+	if (!af)
+		return cli_error("out of memory"), EXIT_FAILED;
+	for (int i = 0; i < o->npaths; i++) {
+		if (access(o->paths[i], F_OK) != 0 && errno != ENOENT)
+			cli_error("%s: %s", o->paths[i], strerror(errno)), ret = EXIT_FAILED;
+		if (path_records(o, st, o->paths[i], &l) != 0)
+			ret = EXIT_FAILED;
+		naf += path_attr(o, o->paths[i], &af[naf]);
+	}
+	if (o->json)
+		records_print_json_paths(stdout, &l, af, naf, dir);
+	else if (l.n || naf) {
+		records_print_heading(stdout, "");
+		records_print_rows(stdout, &l, "");
+		for (size_t i = 0; i < naf; i++)
+			attr_print_row(stdout, &af[i].attr, af[i].path, "");
+	} else
+		printf("no %s for %s (state folder %s, and on the file%s)\n",
+		       o->all ? "latches recorded" : "latched files",
+		       o->npaths == 1 ? o->paths[0] : "these paths", dir,
+		       o->npaths == 1 ? "" : "s");
+	records_free(&l);
+	free(af);
+	return ret;
 }
 
 /* ---- ack ----------------------------------------------------------------- */
@@ -222,8 +301,61 @@ static void report_ack(const struct latch_record *r)
 	       when);
 }
 
-/* Acknowledge the unacknowledged records of l; how many were. */
-static int acknowledge_list(struct latchtab *t, const struct rec_list *l)
+/*
+ * Acknowledge the latch recorded on the file at path (attr.h), if it holds
+ * one and, when key is not NULL, is still that file; say so when report is
+ * set (else a record's line says it).  1 when acknowledged, 0 when there
+ * was none, -1 (with an error printed) when the file could not take the
+ * acknowledgment.
+ */
+static int ack_on_file(const char *path, const struct file_key *key, bool report)
+{
+	struct latch_attr was, a = {.pid = getpid(), .when_sec = now_ns() / 1000000000};
+	struct file_key now;
+	char when[48], who[2 * ATTR_FIELD_MAX + 2], num[16], prog[ATTR_FIELD_MAX],
+	    host[ATTR_FIELD_MAX], op[sizeof(was.op)];
+	int err;
+
+	if (attr_read_path(path, &was) != 1 || was.acked)
+		return 0;
+	if (key && (key_from_path(path, &now) != 0 || !key_equal(&now, key)))
+		return 0;
+	memcpy(a.op, "ack", 4);
+	memcpy(a.prog, "stickysync", 11);
+	attr_host(a.host, sizeof(a.host));
+	err = attr_acknowledge_path(path, &a);
+	if (err) {
+		cli_error("%s: the latch recorded on the file (%s) cannot be acknowledged: %s; "
+			  "nothing was acknowledged",
+			  path, ATTR_NAME, strerror(err));
+		return -1;
+	}
+	if (!report)
+		return 1;
+	format_when(was.when_sec * 1000000000, when, sizeof(when));
+	/* what a file says is anyone's text: printed as the table's is */
+	snprintf(who, sizeof(who), "%s@%s",
+		 record_text(was.prog, sizeof(was.prog), prog, sizeof(prog)),
+		 record_text(was.host, sizeof(was.host), host, sizeof(host)));
+	snprintf(num, sizeof(num), "%d", was.error);
+	printf("acknowledged %s: %s in %s by %s[%d] at %s (recorded on the file)\n", path,
+	       strerrorname_np(was.error) ? strerrorname_np(was.error) : num,
+	       record_text(was.op, sizeof(was.op), op, sizeof(op)), who, was.pid, when);
+	return 1;
+}
+
+/* Does the file at path hold an acknowledgment (attr.h)? */
+static bool file_acked(const char *path)
+{
+	struct latch_attr a;
+
+	return attr_read_path(path, &a) == 1 && a.acked;
+}
+
+/* Acknowledge the unacknowledged records of l; how many were.  A record
+ * whose latch is also on its file acknowledges it there too, and stays
+ * latched (*refused set) when the file refuses. */
+static int acknowledge_list(struct latchtab *t, const struct rec_list *l, bool *refused)
 {
 	int n = 0;
 
@@ -232,6 +364,11 @@ static int acknowledge_list(struct latchtab *t, const struct rec_list *l)
 
 		if (record_acked(&l->v[i]))
 			continue;
+		if ((l->v[i].key.flags & KEYF_ATTR) && l->v[i].key.kind == KEY_FILE &&
+		    ack_on_file(l->v[i].path, &l->v[i].key, false) < 0) {
+			*refused = true;
+			continue;
+		}
 		/* 0 when an earlier record of the same key already took it.
 		 * Only the loss listed: one that happened since stays. */
 		if (latchtab_acknowledge(t, &l->v[i].key, l->v[i].latch_seq, latchtab_next_seq(t),
@@ -269,8 +406,12 @@ static int find_path_records(const struct state *st, const char *path, struct re
 		return -1;
 	}
 	if (key_from_path(path, &t.key) == 0) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
 		t.have_key = true;
-		key_fs_of(&t.key, &t.fs);
+		key_fs_of_fd(fd, &t.key, &t.fs);
+		if (fd >= 0)
+			close(fd);
 	} else if (errno != ENOENT) {
 		cli_error("%s: %s", path, strerror(errno));
 		return -1;
@@ -296,21 +437,29 @@ static void drop_cached_pages(const char *path)
 }
 
 /* 0 when PATH's latch was (or already had been) acknowledged; *acked
- * counts the records acknowledged. */
+ * counts the latches acknowledged.  The latch on the file goes first: if
+ * the file cannot take the acknowledgment, nothing is acknowledged. */
 static int ack_path(struct state *st, const char *path, const char *dir, int *acked)
 {
 	struct rec_list l;
-	int ret = 0;
+	int on_file, ret = 0;
 
 	if (find_path_records(st, path, &l) != 0)
 		return EXIT_FAILED;
-	if (any_active(&l)) {
-		*acked += acknowledge_list(&st->tab, &l);
+	on_file = ack_on_file(path, NULL, !any_active(&l));
+	if (on_file < 0)
+		ret = EXIT_FAILED;
+	else if (any_active(&l) || on_file) {
+		bool refused = false;
+
+		*acked += acknowledge_list(&st->tab, &l, &refused) + on_file;
+		if (refused)
+			ret = EXIT_FAILED;
 		drop_cached_pages(path);
-	} else if (l.n)
+	} else if (l.n || file_acked(path))
 		printf("%s: already acknowledged\n", path);
 	else {
-		cli_error("%s: no latch recorded in %s", path, dir);
+		cli_error("%s: no latch recorded in %s or on the file", path, dir);
 		ret = EXIT_FAILED;
 	}
 	records_free(&l);
@@ -320,14 +469,15 @@ static int ack_path(struct state *st, const char *path, const char *dir, int *ac
 static int ack_all(struct state *st, const char *dir, int *acked)
 {
 	struct rec_list l;
+	bool refused = false;
 
 	if (collect(st, is_active, NULL, &l) != 0)
 		return EXIT_FAILED;
-	*acked = acknowledge_list(&st->tab, &l);
-	if (*acked == 0)
+	*acked = acknowledge_list(&st->tab, &l, &refused);
+	if (*acked == 0 && !refused)
 		printf("nothing to acknowledge (state folder %s)\n", dir);
 	records_free(&l);
-	return 0;
+	return refused ? EXIT_FAILED : 0;
 }
 
 int cmd_ack(int argc, char **argv)

@@ -21,7 +21,7 @@
 
 static const char usage_text[] =
     "Usage: stickysync run [OPTION]... [--] CMD [ARG]...\n"
-    "       stickysync status [--state DIR] [--json] [--all]\n"
+    "       stickysync status [--state DIR] [--json] [--all] [PATH...]\n"
     "       stickysync ack [--state DIR] PATH... | --all\n"
     "       stickysync prune [--state DIR] [--active]\n"
     "       stickysync -h | --help | -V | --version | version\n"
@@ -38,9 +38,10 @@ static const char usage_text[] =
     "  --library PATH    preload this library (default: STICKYSYNC_LIBRARY, else the\n"
     "                    one next to stickysync, else the installed one)\n"
     "  --dry-run         print the environment and command, run nothing\n"
-    "status: list unacknowledged latches (--all: also acknowledged ones; --json).\n"
-    "ack: acknowledge the latches of PATH... (or --all) on the operator's behalf;\n"
-    "  fds opened before the loss stay latched.\n"
+    "status: list unacknowledged latches (--all: also acknowledged ones; --json);\n"
+    "  with PATHs, theirs, and what the files themselves record (other hosts').\n"
+    "ack: acknowledge the latches of PATH... (or --all) on the operator's behalf,\n"
+    "  also those recorded on the files; fds opened before the loss stay latched.\n"
     "prune: forget acknowledged latches of files that no longer exist\n"
     "  (--active: unacknowledged ones too).\n"
     "\n"

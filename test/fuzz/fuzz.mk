@@ -3,8 +3,9 @@
 #
 # Fuzz targets (libFuzzer, Debian's clang) for every parser: STICKYSYNC_INJECT
 # rules, configuration values, the state file, the command's ELF and #!
-# reader and its options, /proc/self/maps lines.  Included by the top
-# Makefile, which defines BUILD, CORE_SRCS, CLI_SRCS, WARN, Q and say.
+# reader and its options, /proc/self/maps lines, the latch attribute on
+# files.  Included by the top Makefile, which defines BUILD, CORE_SRCS,
+# CLI_SRCS, WARN, Q and say.
 #
 #   make fuzz FUZZ_S=N   each target N seconds (default 60), growing a corpus
 #                        in $(BUILD)/fuzz/corpus/TARGET from the seeds in
@@ -21,7 +22,7 @@ FUZZ_PKGS    := clang libclang-rt-dev llvm
 FUZZ_S       ?= 60
 FUZZ_CHECK_S ?= 10
 FUZZ_JOBS    ?= 2
-FUZZ_TARGETS ?= inject config table coverage args procmaps
+FUZZ_TARGETS ?= inject config table coverage args procmaps attr
 FUZZ_BUILD   := $(BUILD)/fuzz
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 # Every object is instrumented for coverage and built with the sanitizers;

@@ -23,6 +23,7 @@ static const char *const names[] = {
     "TMPDIR",
     "HOME",
     "XDG_STATE_HOME",
+    "STICKYSYNC_XATTR",
 };
 #define NVARS (int)(sizeof(names) / sizeof(names[0]))
 

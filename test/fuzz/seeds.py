@@ -99,7 +99,7 @@ M64 = (1 << 64) - 1
 
 
 def key_hash(kind, dev, ino):
-    h = dev if kind == KEY_FS else ino
+    h = 0 if kind == KEY_FS else ino
     h ^= h >> 33
     h = (h * 0xff51afd7ed558ccd) & M64
     h ^= h >> 33
@@ -164,6 +164,14 @@ seed("table", "wrong-version", built(1, [record(SLOT_ACTIVE, KEY_FILE, 0x801, 1,
                                      header=b"STKYSYN1" + struct.pack("<IIII", 2, 2, 400, 65584) + struct.pack("<QIIII", 5, 1, 1, 0, 0)))
 seed("table", "cut-short", built(1, [record(SLOT_ACTIVE, KEY_FILE, 0x801, 1, 2, "/a")], flags=0x40, cut=0))
 seed("table", "raw-garbage", b"\x08STKYSYN1" + struct.pack("<IIII", 3, 1, 400, 65584))
+
+
+# ---- attr: the user.stickysync attribute's value, as fgetxattr returns it ----
+seed("attr", "latch", "1 ENOSPC fsync 1764482467 4242 host1 qemu-io")
+seed("attr", "acked", "1 acked ack 1764483012 977 host2 stickysync")
+seed("attr", "numeric", "1 28 fsync x y")
+seed("attr", "foreign", b"\xff garbage")
+seed("attr", "far-future", "1 EIO fsync 9223372036854775807 1 h p")
 
 
 # ---- reproducers of defects found (test/fuzz/crashes/TARGET/) ----------------

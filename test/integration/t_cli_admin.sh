@@ -132,9 +132,9 @@ test_status_refuses_unsafe_folder() {
 }
 
 test_admin_bad_arguments() {
-	runc cli status extra
+	runc cli status --json=x
 	expect_eq "$rc" 2
-	expect_line "$err" "stickysync: status: unexpected argument extra (see stickysync --help)"
+	expect_line "$err" "stickysync: status: --json takes no value (see stickysync --help)"
 	runc cli status --active
 	expect_eq "$rc" 2
 	expect_line "$err" "stickysync: status: unknown option --active (see stickysync --help)"
@@ -186,14 +186,14 @@ test_ack_path_without_latch_fails() {
 	: >"$T/clean"
 	runc cli ack "$T/clean" "$T/a" "$T/missing"
 	expect_eq "$rc" 1
-	expect_line "$err" "stickysync: $T/clean: no latch recorded in $STICKYSYNC_STATE"
-	expect_line "$err" "stickysync: $T/missing: no latch recorded in $STICKYSYNC_STATE"
+	expect_line "$err" "stickysync: $T/clean: no latch recorded in $STICKYSYNC_STATE or on the file"
+	expect_line "$err" "stickysync: $T/missing: no latch recorded in $STICKYSYNC_STATE or on the file"
 	expect_grep "$out" "^acknowledged $T/a: "
 	# no table at all yet
 	mkdir -m 700 "$T/none"
-	runc cli ack --state "$T/none" "$T/a"
+	runc cli ack --state "$T/none" "$T/clean"
 	expect_eq "$rc" 1
-	expect_line "$err" "stickysync: $T/a: no latch recorded in $T/none"
+	expect_line "$err" "stickysync: $T/clean: no latch recorded in $T/none or on the file"
 }
 
 test_ack_gone_file_by_recorded_path() {

@@ -55,8 +55,12 @@ int main(int argc, char **argv)
 	rc = rf_heal(argv[arg + 1], 600);
 	rf_expect("heal", rc, errno, "ok", "ok");
 
-	/* btrfs went read-only on this failure: no writer can come back, but
-	 * the loss can still be acknowledged through a read-only descriptor. */
+	/* btrfs went read-only on this failure: no writer can come back.  The
+	 * latch it recorded on the file (user.stickysync, written before the
+	 * filesystem turned read-only) cannot be replaced by an acknowledgment
+	 * there, so the loss stays latched, for every host, until the
+	 * filesystem is writable again: the acknowledgment fails with EROFS
+	 * and changes nothing. */
 	fresh = open(path, O_RDWR);
 	writable = fresh >= 0;
 	if (!writable)
@@ -75,8 +79,16 @@ int main(int argc, char **argv)
 			"read-only filesystem: an fsync would fail with EROFS");
 	}
 	rc = stickysync_acknowledge(fresh);
-	rf_expect("fresh.ack", rc, errno, "ENOSYS", "ok");
-	if (rf_mode == RF_STICKY) {
+	if (!writable && rf_mode == RF_STICKY) {
+		rf_expect("fresh.ack", rc, errno, "ENOSYS", "EROFS");
+		rc = stickysync_status(fresh, &st);
+		rf_check("fresh.status", rc == 0 && !st.fd_latched && st.file_latched,
+			 "the read-only file keeps its latch: rc %d fd_latched %d file_latched %d",
+			 rc, st.fd_latched, st.file_latched);
+	} else {
+		rf_expect("fresh.ack", rc, errno, "ENOSYS", "ok");
+	}
+	if (rf_mode == RF_STICKY && writable) {
 		rc = stickysync_status(fresh, &st);
 		rf_check("fresh.status",
 			 rc == 0 && !st.fd_latched && !st.file_latched && st.acknowledged,

@@ -21,7 +21,7 @@ LIB ?= $(BUILD)/libstickysync.so
 CLI ?= $(BUILD)/stickysync
 
 # Debian packages providing the fixture's and the scenarios' tools.
-RF_PKGS := util-linux procps e2fsprogs xfsprogs btrfs-progs qemu-utils sqlite3 redis-server \
+RF_PKGS := util-linux procps e2fsprogs xfsprogs btrfs-progs attr qemu-utils sqlite3 redis-server \
 	lmdb-utils liblmdb-dev python3-lmdb postgresql
 
 RF_SRC := test/realfaults
@@ -40,7 +40,11 @@ rf_say = $(if $(V),@true,@printf '  %-6s %s\n' $(1) $(2))
 RF_RUN = $(RF_SRC)/run.sh --bin $(RF_OUT) --lib $(LIB) --cli $(CLI) \
 	--fs "$(RF_FS)" $(if $(RF_ONLY),--only $(RF_ONLY))
 
-.PHONY: realfaults check-realfaults realfaults-programs realfaults-deps
+# GlusterFS: the 2016 setup itself (gluster.sh; one glusterd per machine,
+# so never in parallel with another run of it).
+GLUSTER_PKGS := glusterfs-server glusterfs-client attr qemu-utils
+
+.PHONY: realfaults check-realfaults realfaults-programs realfaults-deps check-gluster
 
 realfaults-programs: $(RF_BINS)
 
@@ -74,3 +78,8 @@ realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI)
 
 check-realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI)
 	$(RF_Q)$(RF_RUN) --doc $(RF_OUT)/REALFAULTS.md
+
+check-gluster: $(RF_BINS) $(LIB) $(CLI)
+	$(RF_Q)[ ! -x scripts/need-packages ] || scripts/need-packages $(GLUSTER_PKGS) || \
+		echo "gluster: packages missing; its scenarios will be skipped"
+	$(RF_Q)$(RF_SRC)/gluster.sh --bin $(RF_OUT) --lib $(LIB) --cli $(CLI)

@@ -4,10 +4,10 @@
  * One operation on a file, in a process of its own: what an unrelated program
  * (a PostgreSQL checkpointer, an operator's tool) would do later.
  *
- *   rf_op MODE fsync|fdatasync|ack|read KEY PATH LINUX_EXPECT STICKY_EXPECT
+ *   rf_op MODE fsync|fdatasync|syncfs|ack|read KEY PATH LINUX_EXPECT STICKY_EXPECT
  *   rf_op MODE write|write-AB|describe KEY PATH LINUX_EXPECT STICKY_EXPECT
  *
- * fsync/fdatasync/ack/read open PATH afresh (read-only, so that it also works
+ * fsync/fdatasync/syncfs/ack/read open PATH afresh (read-only, so that it also works
  * on a filesystem that went read-only) and apply the call; read is a pread of
  * the first 4 KiB.  write opens PATH for writing (creating it) and overwrites
  * its first 4 KiB with C, without syncing.  The expectations are about that
@@ -107,6 +107,8 @@ int main(int argc, char **argv)
 		rc = fsync(fd);
 	else if (strcmp(op, "fdatasync") == 0)
 		rc = fdatasync(fd);
+	else if (strcmp(op, "syncfs") == 0)
+		rc = syncfs(fd);
 	else if (strcmp(op, "ack") == 0)
 		rc = stickysync_acknowledge(fd);
 	else if (strcmp(op, "read") == 0)

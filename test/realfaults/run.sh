@@ -251,6 +251,85 @@ scenario_checkpointer() {
 	exec {holder}<&-
 }
 
+# Two hosts sharing the volume, each with a state folder of its own (two
+# folders on one machine stand for them): a backend under host A writes
+# and goes away; A's checkpointer fails its fsync and the latch is written
+# on the file (user.stickysync).  Host B, which never saw the failure,
+# opens the file afresh: its sync fails too, as does a process restarted
+# on A.  The operator on B acknowledges; both hosts sync the file again.
+scenario_xattr() {
+	local f=$MNT/image holder state_b value
+	state_b=$(mktemp -d "$WORK/state-b.XXXXXX")
+	chmod 0700 "$state_b"
+	op() { rf_env timeout 60 "$BIN/rf_op" "$MODE" "$@"; }
+	op write-AB backend.write-B "$f" ok ok
+	exec {holder}<"$f"
+	op fsync hostA.fsync "$f" any fail
+	STATE=$state_b op fsync hostB.fresh-fd.fsync "$f" any EIO
+	op fsync hostA.restart.fsync "$f" any EIO
+	value=$(getfattr --only-values -n user.stickysync "$f" 2>/dev/null)
+	# the errno and the call (time, pid and host vary from run to run)
+	obs attribute "$(printf '%s' "${value:-none}" | cut -d' ' -f2,3)"
+	if is_sticky; then
+		case $value in "1 ENOSPC fsync "*) ;; *) false ;; esac
+		check_live attribute $? "the latch is on the file: user.stickysync=\"$value\""
+	fi
+	exec {holder}<&-
+	fixture_heal "$MNT" 700
+	if is_sticky; then
+		cli ack --state "$state_b" "$f" >&2
+		check_live operator.hostB.ack $? "stickysync ack on host B"
+	fi
+	STATE=$state_b op fsync hostB.after-ack.fsync "$f" ok ok
+	op fsync hostA.after-ack.fsync "$f" ok ok
+}
+
+# remount_elsewhere MNT: unmount the fixture's filesystem and mount its
+# image again through another loop device: the same filesystem under
+# another device number, as after a reboot that probed disks in another
+# order.
+remount_elsewhere() {
+	local dir=${1%/mnt} fs old new
+	fs=$(cat "$dir/fstype")
+	old=$(losetup -n -O NAME -j "$dir/backing/img" | head -n 1)
+	umount "$1" || return 1
+	new=$(losetup -f --show "$dir/backing/img") || return 1
+	losetup -d "$old"
+	mount -t "$fs" -o "$(fixture__mount_opts "$fs")" "$new" "$1"
+}
+
+# A failed syncfs latches the whole filesystem; a failed fsync its file.
+# Both latches still hold when the filesystem comes back on another device
+# number (file latches go by inode and birth time, the filesystem's by its
+# UUID), until the operator acknowledges through the mount's root.
+scenario_remount() {
+	local f=$MNT/data g=$MNT/bystander holder dev_before dev_after
+	op() { rf_env timeout 60 "$BIN/rf_op" "$MODE" "$@"; }
+	op write bystander.write "$g" ok ok
+	op write-AB backend.write-B "$f" ok ok
+	exec {holder}<"$f"
+	op syncfs syncfs "$f" any fail
+	op fsync fsync "$f" any fail
+	exec {holder}<&-
+	fixture_heal "$MNT" 700
+	dev_before=$(stat -c %D "$MNT")
+	remount_elsewhere "$MNT"
+	check remount $? "the image mounted again through another loop device"
+	dev_after=$(stat -c %D "$MNT")
+	[ "$dev_before" != "$dev_after" ]
+	check renumbered $? "the device number changed ($dev_before -> $dev_after)"
+	op fsync remounted.fsync "$f" ok EIO
+	op syncfs remounted.syncfs "$f" ok EIO
+	op fsync remounted.bystander.fsync "$g" ok EIO
+	if is_sticky; then
+		cli ack --state "$STATE" "$MNT" "$f" >&2
+		check operator.ack $? "stickysync ack of the mount's root and the file"
+	fi
+	op syncfs after-ack.syncfs "$f" ok ok
+	op fsync after-ack.fsync "$f" ok ok
+	op fsync after-ack.bystander.fsync "$g" ok ok
+}
+
 # ---------------------------------------------------------------------------
 # The other policies on real faults, one after the other on one filesystem
 # (a fixture for each would cost more than the policies themselves).  The
@@ -830,7 +909,7 @@ run_one() {
 # Filesystems a scenario is limited to (default: every one of --fs); the
 # reasons are in docs/REALFAULTS.md.
 declare -A ONLY_ON=(
-	[policies]="ext4 xfs" [lmdb]=ext4 [postgres-retry]=ext4 [postgres-panic]=ext4
+	[policies]="ext4 xfs" [remount]="ext4 xfs" [lmdb]=ext4 [postgres-retry]=ext4 [postgres-panic]=ext4
 )
 
 run_scenario() {
@@ -923,6 +1002,8 @@ main() {
 		run_scenario "$sc"
 	done
 	run_scenario policies
+	run_program_scenario xattr getfattr
+	run_scenario remount
 	run_program_scenario sqlite-wal sqlite3
 	run_program_scenario sqlite-delete sqlite3
 	run_program_scenario qemu qemu-img qemu-io

@@ -129,6 +129,27 @@ START_TEST(overlong_values_are_refused)
 }
 END_TEST
 
+START_TEST(xattr_on_off_and_malformed)
+{
+	set_env(0, "HOME", "/home/u");
+	config_load(&o, fake_get, false);
+	ck_assert(o.xattr);
+	set_env(1, "STICKYSYNC_XATTR", "off");
+	config_load(&o, fake_get, false);
+	ck_assert(!o.xattr);
+	ck_assert_int_eq(o.nmsg, 0);
+	set_env(1, "STICKYSYNC_XATTR", "on");
+	config_load(&o, fake_get, false);
+	ck_assert(o.xattr);
+	set_env(1, "STICKYSYNC_XATTR", "no");
+	config_load(&o, fake_get, false);
+	ck_assert(o.xattr); /* the safe side: latches are recorded and honoured */
+	ck_assert_int_eq(o.nmsg, 1);
+	ck_assert_str_eq(o.msg[0], "STICKYSYNC_XATTR=\"no\" is not on or off; latches are recorded "
+				   "on the files and honoured there (on)");
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -140,6 +161,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, every_value_parsed);
 	tcase_add_test(tc, malformed_values_fall_back_safely_and_are_named);
 	tcase_add_test(tc, overlong_values_are_refused);
+	tcase_add_test(tc, xattr_on_off_and_malformed);
 	suite_add_tcase(s, tc);
 	return s;
 }

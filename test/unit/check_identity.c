@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Copyright (C) 2026 The stickysync authors */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -115,6 +116,55 @@ START_TEST(filesystem_keys)
 }
 END_TEST
 
+/* A filesystem with a UUID is the same filesystem on another device
+ * number; without one on either side, the device decides. */
+START_TEST(filesystem_keys_by_uuid_survive_a_new_device)
+{
+	struct file_key f = {.kind = KEY_FILE, .dev = 7, .ino = 9}, a, b;
+
+	key_fs_of(&f, &a);
+	a.flags |= KEYF_FSUUID;
+	a.ino = 0x1234;
+	a.btime_sec = 0x5678;
+	b = a;
+	b.dev = 8;
+	ck_assert(key_equal(&a, &b));
+	ck_assert_uint_eq(key_hash(&a), key_hash(&b));
+	b.btime_sec = 0x5679;
+	ck_assert(!key_equal(&a, &b));
+	b = a;
+	b.flags &= ~KEYF_FSUUID;
+	ck_assert(key_equal(&a, &b)); /* same device */
+	ck_assert_uint_eq(key_hash(&a), key_hash(&b));
+	b.dev = 8;
+	ck_assert(!key_equal(&a, &b));
+}
+END_TEST
+
+/* tmpfs reports a UUID of its own per mount (Linux 6.5 and later). */
+START_TEST(filesystem_uuid_from_an_fd)
+{
+	struct file_key f, fs;
+	int fd = open("/dev/shm", O_RDONLY | O_DIRECTORY);
+
+	if (fd < 0) {
+		fprintf(stderr, "SKIP: no /dev/shm\n");
+		return;
+	}
+	ck_assert_int_eq(key_from_fd(fd, &f), 0);
+	errno = 1234;
+	key_fs_of_fd(fd, &f, &fs);
+	ck_assert_int_eq(errno, 1234);
+	ck_assert_int_eq(fs.kind, KEY_FS);
+	ck_assert_uint_eq(fs.dev, f.dev);
+	if (!(fs.flags & KEYF_FSUUID))
+		fprintf(stderr, "SKIP: no FS_IOC_GETFSUUID (Linux < 6.5)\n");
+	key_fs_of_fd(-1, &f, &fs);
+	ck_assert(!(fs.flags & KEYF_FSUUID));
+	close(fd);
+}
+END_TEST
+
 START_TEST(bad_fd)
 {
 	struct file_key k;
@@ -137,6 +187,8 @@ Suite *identity_suite(void)
 	tcase_add_test(tc, btime_keys_ignore_the_device_number);
 	tcase_add_test(tc, filesystem_keys);
 	tcase_add_test(tc, bad_fd);
+	tcase_add_test(tc, filesystem_keys_by_uuid_survive_a_new_device);
+	tcase_add_test(tc, filesystem_uuid_from_an_fd);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -365,6 +365,34 @@ START_TEST(dev_active_finds_files_and_filesystems)
 }
 END_TEST
 
+/* A filesystem latch keyed by UUID is found on the filesystem's new
+ * device number, and acknowledged through a key made there. */
+START_TEST(filesystem_latch_follows_its_uuid)
+{
+	struct latch_event ev = event(5, 5);
+	struct file_key moved;
+	struct latch_view v;
+
+	memset(&ev.key, 0, sizeof(ev.key));
+	ev.key.kind = KEY_FS;
+	ev.key.dev = 77;
+	ev.key.ino = 0xabcdef;
+	ev.key.btime_sec = 42;
+	ev.key.flags = KEYF_FSUUID;
+	ck_assert_int_eq(latchtab_latch(&t, &ev, 1), 1);
+	moved = ev.key;
+	moved.dev = 99;
+	ck_assert(latchtab_fs_active(&t, &moved, &v));
+	latchtab_lookup(&t, &moved, &v);
+	ck_assert(v.found && v.active);
+	moved.btime_sec = 43; /* another filesystem */
+	ck_assert(!latchtab_fs_active(&t, &moved, NULL));
+	moved.btime_sec = 42;
+	ck_assert_int_eq(latchtab_acknowledge(&t, &moved, 1, 2, 0, NULL), 1);
+	ck_assert(!latchtab_fs_active(&t, &ev.key, NULL));
+}
+END_TEST
+
 Suite *latchtab_suite(void)
 {
 	Suite *s = suite_create("latchtab");
@@ -385,6 +413,7 @@ Suite *latchtab_suite(void)
 	tcase_add_test(tc, acknowledgment_never_swallows_a_racing_failure);
 	tcase_add_test(tc, attach_rejects_foreign_memory);
 	tcase_add_test(tc, dev_active_finds_files_and_filesystems);
+	tcase_add_test(tc, filesystem_latch_follows_its_uuid);
 	suite_add_tcase(s, tc);
 	return s;
 }
