@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
+/* The two scans of a ring (ring.h): SQEs before they are published,
+ * completions after they are posted. */
+#define _GNU_SOURCE
+#define STICKYSYNC_BUILDING_LIBRARY
+#include "ring.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "gate.h"
+#include "judge.h"
+#include "latch.h"
+#include "log.h"
+
+/* Opcodes worth a look, as bits: syncs and writes always (a write may be a
+ * sync), reads only under failstop. */
+#define BIT(op) (1ull << (op))
+static const uint64_t sync_ops = BIT(IORING_OP_FSYNC) | BIT(IORING_OP_SYNC_FILE_RANGE) |
+				 BIT(IORING_OP_WRITEV) | BIT(IORING_OP_WRITE_FIXED) |
+				 BIT(IORING_OP_WRITE);
+static const uint64_t read_ops =
+    BIT(IORING_OP_READV) | BIT(IORING_OP_READ_FIXED) | BIT(IORING_OP_READ);
+
+static bool fd_opened_dsync(int fd)
+{
+	return (unsigned)fd < FDTAB_SIZE &&
+	       (__atomic_load_n(&fdtab[fd].wstate, __ATOMIC_RELAXED) & W_DSYNC);
+}
+
+static enum ring_kind write_kind(const struct io_uring_sqe *sqe, bool fixed)
+{
+	if (sqe->rw_flags & (RWF_DSYNC | RWF_SYNC))
+		return RK_SYNC_WRITE;
+	return !fixed && fd_opened_dsync(sqe->fd) ? RK_SYNC_WRITE : RK_IO;
+}
+
+enum ring_kind ring_classify(const struct io_uring_sqe *sqe, bool failstop,
+			     struct ring_sqe_info *in)
+{
+	in->fixed = sqe->flags & IOSQE_FIXED_FILE;
+	in->fd = sqe->fd;
+	switch (sqe->opcode) {
+	case IORING_OP_FSYNC:
+		in->kind = RK_SYNC;
+		in->op = (sqe->fsync_flags & IORING_FSYNC_DATASYNC) ? OP_FDATASYNC : OP_FSYNC;
+		break;
+	case IORING_OP_SYNC_FILE_RANGE:
+		in->kind = RK_SYNC;
+		in->op = OP_SYNC_FILE_RANGE;
+		break;
+	case IORING_OP_WRITEV:
+		in->kind = write_kind(sqe, in->fixed);
+		in->op = OP_PWRITEV;
+		break;
+	case IORING_OP_WRITE:
+	case IORING_OP_WRITE_FIXED:
+		in->kind = write_kind(sqe, in->fixed);
+		in->op = OP_PWRITE;
+		break;
+	case IORING_OP_READV:
+	case IORING_OP_READ:
+	case IORING_OP_READ_FIXED:
+		in->kind = RK_IO;
+		in->op = OP_READ;
+		break;
+	default:
+		in->kind = RK_NONE;
+	}
+	if (in->kind == RK_IO && !failstop)
+		in->kind = RK_NONE;
+	return in->kind;
+}
+
+void ring_rewrite(struct io_uring_sqe *sqe, int err, bool inject)
+{
+	uint64_t user_data = sqe->user_data;
+	uint16_t personality = sqe->personality;
+	/* A fixed file or a selected buffer would make the NOP fail its own
+	 * way; links, drain, async and skip-success keep their meaning. */
+	uint8_t flags = sqe->flags & ~(IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT);
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->flags = flags;
+	sqe->user_data = user_data;
+	sqe->personality = personality;
+	if (inject) {
+		sqe->opcode = IORING_OP_NOP;
+		sqe->rw_flags = IORING_NOP_INJECT_RESULT;
+		sqe->len = (uint32_t)-err;
+	} else {
+		sqe->opcode = IORING_OP_FSYNC;
+		sqe->fd = -1;
+	}
+}
+
+static void say_once(int *said, const char *msg)
+{
+	if (!__atomic_exchange_n(said, 1, __ATOMIC_RELAXED))
+		log_message(msg);
+}
+
+static int said_full, said_overrun, said_slot, said_no_inject;
+
+static void pending_add(struct ring_state *rs, const struct inflight *p)
+{
+	if (!inflight_add(&rs->pending, p))
+		say_once(&said_full, "io_uring: more syncs in flight on one ring than can be "
+				     "followed; a failure of the others will not latch");
+}
+
+/* ---- before publishing --------------------------------------------------- */
+
+static int nop_inject = -1; /* -1: not probed yet */
+
+void ring_set_nop_inject(bool supported)
+{
+	__atomic_store_n(&nop_inject, supported, __ATOMIC_RELAXED);
+}
+
+static bool can_inject(void)
+{
+	int inject = __atomic_load_n(&nop_inject, __ATOMIC_RELAXED);
+
+	if (inject < 0) {
+		inject = ring_probe_nop_inject();
+		ring_set_nop_inject(inject);
+	}
+	return inject;
+}
+
+static void refuse_sqe(struct io_uring_sqe *sqe, int err)
+{
+	bool inject = can_inject();
+
+	if (!inject)
+		say_once(&said_no_inject,
+			 "io_uring: this kernel cannot set a NOP's result "
+			 "(IORING_NOP_INJECT_RESULT): io_uring syncs that must fail "
+			 "complete with EBADF instead of EIO, and are not performed");
+	ring_rewrite(sqe, err, inject);
+}
+
+/* The file behind a registered slot. */
+static bool fixed_file(const struct ring_state *rs, int slot, struct inflight *p)
+{
+	const struct ring_fixed *f;
+
+	if (slot < 0 || (unsigned)slot >= rs->nfixed || !rs->fixed[slot].known) {
+		say_once(&said_slot, "io_uring: a sync on a registered file the library did "
+				     "not see registered (filled by the kernel, or before "
+				     "the library was loaded): it is not sticky");
+		return false;
+	}
+	f = &rs->fixed[slot];
+	p->key = f->key;
+	p->fd = fd_gen(f->fd) == f->gen ? f->fd : -1;
+	p->gen = f->gen;
+	return true;
+}
+
+/* The file behind an fd: its cached identity, else one system call. */
+static bool fd_file(int fd, struct inflight *p)
+{
+	p->fd = fd;
+	p->gen = fd_gen(fd);
+	if (fd_cached_key(fd, p->gen, &p->key))
+		return true;
+	return judge_fd_key(fd, &p->gen, &p->key) == 0;
+}
+
+/* Is a sync (or failstop I/O) of p's file refused?  The usual report. */
+static bool refused(const struct inflight *p, enum ring_kind kind)
+{
+	if (kind == RK_IO)
+		return p->fd >= 0
+			   ? latch_io_refused(p->fd, p->op)
+			   : rt.opt.policy == POLICY_FAILSTOP && latch_key_refused(&p->key, p->op);
+	if (p->fd >= 0)
+		return latch_sync_result(p->fd, p->gen, p->op, false, 0) < 0;
+	return latch_key_refused(&p->key, p->op);
+}
+
+/*
+ * The injector fails this sync: the SQE completes with the error and, like
+ * a real failure, latches the file when the completion is read.  Where the
+ * kernel cannot set a NOP's result, the file latches now.
+ */
+static bool injected(struct ring_state *rs, struct io_uring_sqe *sqe, const struct inflight *p)
+{
+	int ret, err;
+
+	if (!io_gate || p->kind != RK_SYNC || p->fd < 0 || !gate_sync(p->fd, p->op, &ret))
+		return false;
+	err = errno;
+	if (can_inject()) {
+		ring_rewrite(sqe, err, true);
+		pending_add(rs, p);
+		return true;
+	}
+	latch_sync_result(p->fd, p->gen, p->op, false, ret);
+	refuse_sqe(sqe, err);
+	return true;
+}
+
+static void scan_sqe(struct ring_state *rs, struct io_uring_sqe *sqe, bool failstop)
+{
+	struct ring_sqe_info in;
+	struct inflight p = {.tag = sqe->user_data};
+
+	if (ring_classify(sqe, failstop, &in) == RK_NONE)
+		return;
+	p.op = (uint8_t)in.op;
+	p.kind = (uint8_t)in.kind;
+	p.skip_success = sqe->flags & IOSQE_CQE_SKIP_SUCCESS;
+	if (!(in.fixed ? fixed_file(rs, in.fd, &p) : fd_file(in.fd, &p)))
+		return;
+	if (injected(rs, sqe, &p))
+		return;
+	if (refused(&p, in.kind)) {
+		refuse_sqe(sqe, EIO);
+		return;
+	}
+	if (in.kind != RK_IO)
+		pending_add(rs, &p);
+}
+
+void ring_scan_sq(struct ring_state *rs, struct ring_abi *ring)
+{
+	uint32_t head = ring->sq.sqe_head, tail = ring->sq.sqe_tail, i = head;
+	uint32_t mask = *ring->sq.kring_mask, shift = (ring->flags & RING_SETUP_SQE128) ? 1 : 0;
+	bool failstop = io_gate && rt.opt.policy == POLICY_FAILSTOP;
+	uint64_t ops = sync_ops | (failstop ? read_ops : 0);
+
+	/* What an earlier call scanned without publishing (a wait on a kernel
+	 * without EXT_ARG) is not scanned twice. */
+	if (rs->sq_scanned - head <= tail - head)
+		i = rs->sq_scanned;
+	if (tail - head > *ring->sq.kring_entries)
+		return; /* not a liburing ring as this library knows it */
+	for (; i != tail; i++) {
+		struct io_uring_sqe *sqe = &ring->sq.sqes[(i & mask) << shift];
+
+		if (sqe->opcode < 64 && (ops & BIT(sqe->opcode)))
+			scan_sqe(rs, sqe, failstop);
+	}
+	rs->sq_scanned = tail;
+}
+
+/* ---- after completion ---------------------------------------------------- */
+
+/* Results that say nothing about the file's data: the libc rule, and what
+ * only a ring returns (a cancelled link, a timeout, no worker). */
+static bool says_nothing(int err)
+{
+	return record_not_applicable(err) || err == ECANCELED || err == EAGAIN || err == ETIME;
+}
+
+static void completed(const struct inflight *p, int res)
+{
+	int err = -res;
+
+	if (res >= 0 || says_nothing(err))
+		return;
+	if (p->kind == RK_SYNC_WRITE && !record_error_latches(err))
+		return;
+	latch_init();
+	if (p->fd >= 0 && fd_gen(p->fd) == p->gen)
+		record_failure(p->fd, p->gen, &p->key, p->op, err, NULL);
+	else
+		record_failure(-1, 0, &p->key, p->op, err, "");
+}
+
+void ring_scan_cq(struct ring_state *rs, const struct ring_abi *ring)
+{
+	uint32_t tail = __atomic_load_n(ring->cq.ktail, __ATOMIC_ACQUIRE), c = rs->cq_seen;
+	uint32_t entries = *ring->cq.kring_entries, mask = *ring->cq.kring_mask;
+	uint32_t shift = (ring->flags & RING_SETUP_CQE32) ? 1 : 0;
+
+	if (!rs->pending.n) {
+		rs->cq_seen = tail; /* the common case: nothing to look for */
+		return;
+	}
+	if (tail - c > entries) {
+		say_once(&said_overrun, "io_uring: more completions than the ring holds arrived "
+					"between two calls into liburing; a failed sync among "
+					"them may not latch");
+		c = tail - entries;
+	}
+	for (; c != tail; c++) {
+		const struct io_uring_cqe *cqe = &ring->cq.cqes[(c & mask) << shift];
+		uint64_t user_data = cqe->user_data;
+		int res = cqe->res;
+
+		/* The kernel may have reused the slot while it was read. */
+		if (__atomic_load_n(ring->cq.ktail, __ATOMIC_ACQUIRE) - c > entries)
+			continue;
+		struct inflight p;
+
+		if (inflight_take(&rs->pending, user_data, &p))
+			completed(&p, res);
+	}
+	rs->cq_seen = tail;
+}

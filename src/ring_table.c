@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
+/* The rings this process drives through liburing, and the calls around
+ * each interposed liburing function (ring.h). */
+#define _GNU_SOURCE
+#define STICKYSYNC_BUILDING_LIBRARY
+#include "ring.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fdtable.h"
+#include "log.h"
+#include "runtime.h"
+
+__thread int ring_depth;
+
+/* In .bss: usable before init, and a forked child gets its own copy, as it
+ * gets its own copy of the program's struct io_uring. */
+static struct ring_state rings[RING_MAX];
+
+/* Slot markers besides a ring's address: never valid addresses. */
+#define SLOT_GONE ((const void *)1)
+#define SLOT_CLAIMED ((const void *)2)
+
+static uint32_t ring_hash(const void *ring)
+{
+	return (uint32_t)((((uintptr_t)ring >> 4) * 0x9e3779b97f4a7c15ull) >> 58) % RING_MAX;
+}
+
+static struct ring_state *ring_find(const void *ring)
+{
+	for (uint32_t i = ring_hash(ring), n = 0; n < RING_MAX; i = (i + 1) % RING_MAX, n++) {
+		const void *at = __atomic_load_n(&rings[i].ring, __ATOMIC_ACQUIRE);
+
+		if (at == ring)
+			return &rings[i];
+		if (!at)
+			return NULL;
+	}
+	return NULL;
+}
+
+static void state_reset(struct ring_state *rs, const struct ring_abi *ring)
+{
+	if (rs->fixed)
+		munmap(rs->fixed, (size_t)rs->nfixed * sizeof(*rs->fixed));
+	rs->fixed = NULL;
+	rs->nfixed = 0;
+	rs->ring_fd = ring->ring_fd;
+	rs->sqes = ring->sq.sqes;
+	memset(&rs->pending, 0, sizeof(rs->pending));
+	rs->sq_scanned = ring->sq.sqe_head;
+	rs->cq_seen = __atomic_load_n(ring->cq.ktail, __ATOMIC_ACQUIRE);
+}
+
+static int said_table_full;
+
+static struct ring_state *ring_claim(const struct ring_abi *ring)
+{
+	for (uint32_t i = ring_hash(ring), n = 0; n < RING_MAX; i = (i + 1) % RING_MAX, n++) {
+		const void *at = __atomic_load_n(&rings[i].ring, __ATOMIC_ACQUIRE);
+
+		if ((at == NULL || at == SLOT_GONE) &&
+		    __atomic_compare_exchange_n(&rings[i].ring, &at, SLOT_CLAIMED, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			rings[i].lock = 0;
+			state_reset(&rings[i], ring);
+			__atomic_store_n(&rings[i].ring, (const void *)ring, __ATOMIC_RELEASE);
+			return &rings[i];
+		}
+	}
+	if (!__atomic_exchange_n(&said_table_full, 1, __ATOMIC_RELAXED))
+		log_message("io_uring: more rings than the library can follow; syncs on the "
+			    "others are not sticky");
+	return NULL;
+}
+
+struct ring_state *ring_attach(const struct ring_abi *ring)
+{
+	struct ring_state *rs = ring_find(ring);
+
+	if (!rs)
+		return ring_claim(ring);
+	/* The program's struct may now hold another ring (freed, reused). */
+	if (rs->ring_fd != ring->ring_fd || rs->sqes != ring->sq.sqes)
+		state_reset(rs, ring);
+	return rs;
+}
+
+void ring_detach(const struct ring_abi *ring)
+{
+	struct ring_state *rs = ring_find(ring);
+
+	if (!rs)
+		return;
+	if (rs->fixed)
+		munmap(rs->fixed, (size_t)rs->nfixed * sizeof(*rs->fixed));
+	rs->fixed = NULL;
+	rs->nfixed = 0;
+	__atomic_store_n(&rs->ring, SLOT_GONE, __ATOMIC_RELEASE);
+}
+
+/* ---- around each call ---------------------------------------------------- */
+
+static void ring_lock(struct ring_state *rs)
+{
+	while (__atomic_exchange_n(&rs->lock, 1, __ATOMIC_ACQUIRE))
+		syscall(SYS_sched_yield);
+}
+
+static void ring_unlock(struct ring_state *rs)
+{
+	__atomic_store_n(&rs->lock, 0, __ATOMIC_RELEASE);
+}
+
+bool ring_call_begin(struct ring_call *c, void *ring, bool publishes)
+{
+	int saved = errno;
+
+	if (ring_depth || !ring)
+		return false;
+	ring_depth++;
+	c->ring = ring;
+	c->rs = ring_attach(ring);
+	if (c->rs) {
+		ring_lock(c->rs);
+		ring_scan_cq(c->rs, ring);
+		if (publishes)
+			ring_scan_sq(c->rs, ring);
+		ring_unlock(c->rs);
+	}
+	errno = saved;
+	return true;
+}
+
+void ring_call_end(struct ring_call *c)
+{
+	int saved = errno;
+
+	if (c->rs) {
+		ring_lock(c->rs);
+		ring_scan_cq(c->rs, c->ring);
+		ring_unlock(c->rs);
+	}
+	ring_depth--;
+	errno = saved;
+}
+
+/* ---- registered files ---------------------------------------------------- */
+
+static bool files_resize(struct ring_state *rs, unsigned nr)
+{
+	size_t size = (size_t)nr * sizeof(*rs->fixed);
+	void *p;
+
+	if (rs->fixed)
+		munmap(rs->fixed, (size_t)rs->nfixed * sizeof(*rs->fixed));
+	rs->fixed = NULL;
+	rs->nfixed = 0;
+	if (!nr)
+		return true;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	rs->fixed = p;
+	rs->nfixed = nr;
+	return true;
+}
+
+static void slot_set(struct ring_fixed *f, int fd)
+{
+	f->known = false;
+	if (fd < 0)
+		return;
+	f->fd = fd;
+	f->gen = fd_gen(fd);
+	f->known = key_from_fd(fd, &f->key) == 0;
+}
+
+/* -2 leaves a slot as it is (IORING_REGISTER_FILES_SKIP). */
+#define FILES_SKIP (-2)
+
+void ring_files_update(const struct ring_abi *ring, unsigned off, const int *fds, unsigned nr,
+		       bool reset)
+{
+	struct ring_state *rs = ring_attach(ring);
+	int saved = errno;
+
+	if (!rs)
+		return;
+	ring_lock(rs);
+	if (!reset || files_resize(rs, nr)) {
+		for (unsigned i = 0; fds && i < nr && off + i < rs->nfixed; i++)
+			if (fds[i] != FILES_SKIP)
+				slot_set(&rs->fixed[off + i], fds[i]);
+	}
+	ring_unlock(rs);
+	errno = saved;
+}
+
+void ring_files_forget(const struct ring_abi *ring)
+{
+	struct ring_state *rs = ring_find(ring);
+
+	if (!rs)
+		return;
+	ring_lock(rs);
+	files_resize(rs, 0);
+	ring_unlock(rs);
+}
