@@ -22,7 +22,8 @@
 struct inflight {
 	uint64_t tag;
 	struct file_key key;
-	int fd;	      /* -1 when there is none to report */
+	int fd;	      /* -1: none (a registered file, or unknown) */
+	int slot;     /* the registered file's slot, or -1 */
 	uint32_t gen; /* fd's lifetime at submission */
 	uint8_t op;   /* enum op */
 	uint8_t kind; /* the owner's classification */

@@ -156,8 +156,8 @@ static bool fixed_file(const struct ring_state *rs, int slot, struct inflight *p
 	}
 	f = &rs->fixed[slot];
 	p->key = f->key;
-	p->fd = fd_gen(f->fd) == f->gen ? f->fd : -1;
-	p->gen = f->gen;
+	p->fd = -1;
+	p->slot = slot;
 	return true;
 }
 
@@ -165,6 +165,7 @@ static bool fixed_file(const struct ring_state *rs, int slot, struct inflight *p
 static bool fd_file(int fd, struct inflight *p)
 {
 	p->fd = fd;
+	p->slot = -1;
 	p->gen = fd_gen(fd);
 	if (fd_cached_key(fd, p->gen, &p->key))
 		return true;
@@ -183,6 +184,25 @@ static bool refused(const struct inflight *p, enum ring_kind kind)
 	return latch_key_refused(&p->key, p->op);
 }
 
+/* Where a registered file was when it was registered. */
+static const char *slot_path(const struct ring_state *rs, int slot)
+{
+	if (slot < 0 || (unsigned)slot >= rs->nfixed || !rs->fixed[slot].known)
+		return "";
+	return rs->fixed[slot].path;
+}
+
+/* The fd registered in slot, while it is still that description. */
+static int slot_fd(const struct ring_state *rs, int slot)
+{
+	const struct ring_fixed *f;
+
+	if (slot < 0 || (unsigned)slot >= rs->nfixed || !rs->fixed[slot].known)
+		return -1;
+	f = &rs->fixed[slot];
+	return fd_gen(f->fd) == f->gen ? f->fd : -1;
+}
+
 /*
  * The injector fails this sync: the SQE completes with the error and, like
  * a real failure, latches the file when the completion is read.  Where the
@@ -190,9 +210,9 @@ static bool refused(const struct inflight *p, enum ring_kind kind)
  */
 static bool injected(struct ring_state *rs, struct io_uring_sqe *sqe, const struct inflight *p)
 {
-	int ret, err;
+	int ret, err, fd = p->fd >= 0 ? p->fd : slot_fd(rs, p->slot);
 
-	if (!io_gate || p->kind != RK_SYNC || p->fd < 0 || !gate_sync(p->fd, p->op, &ret))
+	if (!io_gate || p->kind != RK_SYNC || fd < 0 || !gate_sync(fd, p->op, &ret))
 		return false;
 	err = errno;
 	if (can_inject()) {
@@ -200,7 +220,10 @@ static bool injected(struct ring_state *rs, struct io_uring_sqe *sqe, const stru
 		pending_add(rs, p);
 		return true;
 	}
-	latch_sync_result(p->fd, p->gen, p->op, false, ret);
+	if (p->fd >= 0)
+		latch_sync_result(p->fd, p->gen, p->op, false, ret);
+	else
+		record_failure(-1, 0, &p->key, p->op, err, slot_path(rs, p->slot));
 	refuse_sqe(sqe, err);
 	return true;
 }
@@ -258,7 +281,7 @@ static bool says_nothing(int err)
 	return record_not_applicable(err) || err == ECANCELED || err == EAGAIN || err == ETIME;
 }
 
-static void completed(const struct inflight *p, int res)
+static void completed(const struct ring_state *rs, const struct inflight *p, int res)
 {
 	int err = -res;
 
@@ -270,7 +293,7 @@ static void completed(const struct inflight *p, int res)
 	if (p->fd >= 0 && fd_gen(p->fd) == p->gen)
 		record_failure(p->fd, p->gen, &p->key, p->op, err, NULL);
 	else
-		record_failure(-1, 0, &p->key, p->op, err, "");
+		record_failure(-1, 0, &p->key, p->op, err, slot_path(rs, p->slot));
 }
 
 void ring_scan_cq(struct ring_state *rs, const struct ring_abi *ring)
@@ -300,7 +323,7 @@ void ring_scan_cq(struct ring_state *rs, const struct ring_abi *ring)
 		struct inflight p;
 
 		if (inflight_take(&rs->pending, user_data, &p))
-			completed(&p, res);
+			completed(rs, &p, res);
 	}
 	rs->cq_seen = tail;
 }

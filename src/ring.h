@@ -44,6 +44,7 @@
 
 #include "identity.h"
 #include "inflight.h"
+#include "latchtab.h"
 #include "record.h"
 
 /* liburing's struct io_uring_sq, io_uring_cq and io_uring (2.x). */
@@ -105,12 +106,14 @@ enum ring_kind ring_classify(const struct io_uring_sqe *sqe, bool failstop,
  * SQE becomes an fsync of no file, which completes with -EBADF. */
 void ring_rewrite(struct io_uring_sqe *sqe, int err, bool inject);
 
-/* A registered file, by slot. */
+/* A registered file, by slot.  The ring holds the file itself, whatever
+ * becomes of the fd registered: it is judged by its identity alone. */
 struct ring_fixed {
 	struct file_key key;
-	int fd; /* the fd registered, while its lifetime is gen */
+	int fd; /* the fd registered, for the injector while its lifetime is gen */
 	uint32_t gen;
 	bool known;
+	char path[REC_PATH_MAX]; /* at registration, for reports */
 };
 
 #define RING_MAX 64

@@ -179,6 +179,8 @@ static void slot_set(struct ring_fixed *f, int fd)
 	f->fd = fd;
 	f->gen = fd_gen(fd);
 	f->known = key_from_fd(fd, &f->key) == 0;
+	if (f->known)
+		fd_path(fd, f->path, sizeof(f->path));
 }
 
 /* -2 leaves a slot as it is (IORING_REGISTER_FILES_SKIP). */

@@ -4,7 +4,7 @@
  * uringprobe: submits syncs of one file through liburing and prints each
  * completion, for the integration and real-fault tests.
  *
- *   uringprobe [-F] [-S] [-p] [-L] [-D] [-e ENTRIES] [-n NOPS] FILE OP...
+ *   uringprobe [-F] [-S] [-p] [-L] [-d] [-D] [-e ENTRIES] [-n NOPS] FILE OP...
  *   fsync = -5 EIO
  *
  * OP is fsync, fdatasync, sfr (sync_file_range, waiting), dsyncwrite (a
@@ -14,6 +14,8 @@
  *   -p   completions are reaped by liburing's inline peek alone: the
  *        program waits on the CQ tail itself, never calling into liburing
  *   -L   each sync is linked after a 4 KiB write (write -> sync)
+ *   -d   each OP waits behind a 20 ms timeout (hard-linked): it completes
+ *        well after the submit call returned
  *   -D   the file is opened O_DSYNC
  *   -e   ring entries (default 8)
  *   -n   before each OP, NOPS no-op SQEs, submitted and reaped one by one
@@ -29,7 +31,7 @@
 #include <unistd.h>
 
 static struct io_uring ring;
-static int fd, fixed, peek_only, linked;
+static int fd, fixed, peek_only, linked, delayed;
 static char buf[4096];
 
 static void die(const char *what, int err)
@@ -138,12 +140,19 @@ static void nops(int n)
 
 static void op(const char *name)
 {
-	const char *names[2] = {"write", name};
+	static struct __kernel_timespec delay = {.tv_nsec = 20000000};
+	const char *names[3] = {"write", name, "delay"};
 	struct io_uring_sqe *sqe;
 
 	if (!strcmp(name, "sleep")) {
 		sleep(1);
 		return;
+	}
+	if (delayed) {
+		sqe = next_sqe();
+		io_uring_prep_timeout(sqe, &delay, 0, 0);
+		sqe->flags |= IOSQE_IO_HARDLINK;
+		sqe->user_data = 2;
 	}
 	if (linked) {
 		sqe = next_sqe();
@@ -154,7 +163,7 @@ static void op(const char *name)
 	sqe = next_sqe();
 	prep(name, sqe);
 	sqe->user_data = 1;
-	run(names, linked ? 2 : 1);
+	run(names, 1 + linked + delayed);
 }
 
 static void setup(unsigned entries, unsigned flags, int oflags, const char *path)
@@ -177,7 +186,7 @@ int main(int argc, char **argv)
 	int c, n_nops = 0, oflags = 0;
 
 	memset(buf, 'u', sizeof(buf));
-	while ((c = getopt(argc, argv, "FSpLDe:n:")) != -1) {
+	while ((c = getopt(argc, argv, "FSpLDde:n:")) != -1) {
 		switch (c) {
 		case 'F':
 			fixed = 1;
@@ -190,6 +199,9 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			linked = 1;
+			break;
+		case 'd':
+			delayed = 1;
 			break;
 		case 'D':
 			oflags |= O_DSYNC;
@@ -205,7 +217,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: uringprobe [-FSpLD] [-e N] [-n N] FILE OP...\n");
+		fprintf(stderr, "usage: uringprobe [-FSpLdD] [-e N] [-n N] FILE OP...\n");
 		return 2;
 	}
 	setup(entries, flags, oflags, argv[optind]);

@@ -14,6 +14,7 @@ Suite *undo_suite(void);
 Suite *state_suite(void);
 Suite *log_suite(void);
 Suite *latch_suite(void);
+Suite *ring_suite(void);
 
 /* A fresh private folder for a test; removed by the caller with rm_tree. */
 void make_tmpdir(char *buf, size_t size);
