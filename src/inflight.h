@@ -25,6 +25,7 @@ struct inflight {
 	int fd;	      /* -1: none (a registered file, or unknown) */
 	int slot;     /* the registered file's slot, or -1 */
 	uint32_t gen; /* fd's lifetime at submission */
+	int injected; /* an injected failure the completion reports instead (libaio) */
 	uint8_t op;   /* enum op */
 	uint8_t kind; /* the owner's classification */
 	bool used;

@@ -8,7 +8,7 @@ PROBES       := $(TEST_BUILD)/ssprobe $(TEST_BUILD)/ssprobe-lfs $(TEST_BUILD)/ss
 TEST_HELPERS := $(PROBES) $(TEST_BUILD)/libfault.so $(TEST_BUILD)/wrapcheck $(TEST_BUILD)/fdcheck \
                 $(TEST_BUILD)/realcheck $(TEST_BUILD)/forkcheck \
                 $(TEST_BUILD)/ctorprobe $(TEST_BUILD)/libctor.so $(BUILD)/ack_example \
-                $(BUILD)/losedata $(TEST_BUILD)/uringprobe
+                $(BUILD)/losedata $(TEST_BUILD)/uringprobe $(TEST_BUILD)/aioprobe
 UNIT_SRCS    := $(wildcard test/unit/*.c)
 HELPER_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Iinclude -g
 
