@@ -8,7 +8,9 @@
  *   fsync = -5 EIO
  *
  * OP is fsync, fdatasync, sfr (sync_file_range, waiting), dsyncwrite (a
- * 4 KiB write with RWF_DSYNC), write (4 KiB), read (4 KiB) or sleep (1 s).
+ * 4 KiB write with RWF_DSYNC), write (4 KiB), read (4 KiB), sleep (1 s),
+ * or fill:MIB:C (MIB MiB of the byte C from offset 0, 1 MiB per SQE; prints
+ * the MiB written, or the first failure).
  *   -F   the file is registered, SQEs use slot 0 (IOSQE_FIXED_FILE)
  *   -S   an SQPOLL ring
  *   -p   completions are reaped by liburing's inline peek alone: the
@@ -138,12 +140,40 @@ static void nops(int n)
 	}
 }
 
+/* fill:MIB:C, buffered writes through the ring. */
+static void fill(const char *spec)
+{
+	static char mib[1 << 20];
+	int n = atoi(spec + 5), res = 0;
+	long total = 0;
+	const char *c = strchr(spec + 5, ':');
+
+	memset(mib, c ? c[1] : 'F', sizeof(mib));
+	for (int i = 0; i < n && res >= 0; i++) {
+		struct io_uring_sqe *sqe = next_sqe();
+		struct io_uring_cqe *cqe;
+
+		io_uring_prep_write(sqe, fd, mib, sizeof(mib), (__u64)i << 20);
+		target(sqe);
+		io_uring_submit(&ring);
+		cqe = reap();
+		res = cqe->res;
+		total += res > 0 ? res : 0;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	show("fill", res < 0 ? res : (int)(total >> 20));
+}
+
 static void op(const char *name)
 {
 	static struct __kernel_timespec delay = {.tv_nsec = 20000000};
 	const char *names[3] = {"write", name, "delay"};
 	struct io_uring_sqe *sqe;
 
+	if (!strncmp(name, "fill:", 5)) {
+		fill(name);
+		return;
+	}
 	if (!strcmp(name, "sleep")) {
 		sleep(1);
 		return;

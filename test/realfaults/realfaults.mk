@@ -22,12 +22,12 @@ CLI ?= $(BUILD)/stickysync
 
 # Debian packages providing the fixture's and the scenarios' tools.
 RF_PKGS := util-linux procps e2fsprogs xfsprogs btrfs-progs qemu-utils sqlite3 redis-server \
-	lmdb-utils liblmdb-dev python3-lmdb postgresql
+	lmdb-utils liblmdb-dev python3-lmdb postgresql liburing-dev
 
 RF_SRC := test/realfaults
 RF_OUT := $(BUILD)/realfaults
 RF_PROGRAMS := seed fds sync487 dsync msync syncfs ack rf_op lmdb
-RF_BINS := $(addprefix $(RF_OUT)/,$(RF_PROGRAMS))
+RF_BINS := $(addprefix $(RF_OUT)/,$(RF_PROGRAMS)) $(RF_OUT)/uringprobe
 # The programs reach the public API through include/stickysync.h, which
 # resolves it with dlsym: nothing of the shim is linked in, so the same
 # binaries run with and without it.
@@ -67,6 +67,17 @@ $(RF_OUT)/lmdb: $(RF_SRC)/lmdb.c $(RF_OUT)/rf.o $(RF_SRC)/rf.h | realfaults-deps
 		$(CC) $(RF_CFLAGS) -o $@ $< $(RF_OUT)/rf.o -llmdb; \
 	else \
 		echo "realfaults: lmdb.h not found (liblmdb-dev): the lmdb scenario will be skipped"; \
+	fi
+
+# The io_uring program (test/helpers) needs liburing-dev, looked for as for
+# LMDB: without it the uring scenario says SKIP.
+$(RF_OUT)/uringprobe: test/helpers/uringprobe.c | realfaults-deps
+	$(RF_Q)mkdir -p $(RF_OUT)
+	$(RF_Q)if printf '#include <liburing.h>\n' | $(CC) -E -x c - >/dev/null 2>&1; then \
+		$(if $(V),,printf '  %-6s %s\n' CC $<;) \
+		$(CC) $(RF_CFLAGS) -o $@ $< -luring; \
+	else \
+		echo "realfaults: liburing.h not found (liburing-dev): the uring scenario will be skipped"; \
 	fi
 
 realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI)
