@@ -104,9 +104,20 @@ static void say_once(int *said, const char *msg)
 
 static int said_full, said_overrun, said_slot, said_no_inject;
 
-static void pending_add(struct ring_state *rs, const struct inflight *p)
+/* Under the ring's lock.  A table that was empty starts reading
+ * completions from now: none before can be this sync's, whose SQE is not
+ * yet published. */
+static void pending_add(struct ring_state *rs, const struct ring_abi *ring,
+			const struct inflight *p)
 {
-	if (!inflight_add(&rs->pending, p))
+	bool added;
+
+	ring_lock(rs);
+	if (!rs->pending.n)
+		rs->cq_seen = __atomic_load_n(ring->cq.ktail, __ATOMIC_ACQUIRE);
+	added = inflight_add(&rs->pending, p);
+	ring_unlock(rs);
+	if (!added)
 		say_once(&said_full, "io_uring: more syncs in flight on one ring than can be "
 				     "followed; a failure of the others will not latch");
 }
@@ -208,7 +219,8 @@ static int slot_fd(const struct ring_state *rs, int slot)
  * a real failure, latches the file when the completion is read.  Where the
  * kernel cannot set a NOP's result, the file latches now.
  */
-static bool injected(struct ring_state *rs, struct io_uring_sqe *sqe, const struct inflight *p)
+static bool injected(struct ring_state *rs, const struct ring_abi *ring, struct io_uring_sqe *sqe,
+		     const struct inflight *p)
 {
 	int ret, err, fd = p->fd >= 0 ? p->fd : slot_fd(rs, p->slot);
 
@@ -217,7 +229,7 @@ static bool injected(struct ring_state *rs, struct io_uring_sqe *sqe, const stru
 	err = errno;
 	if (can_inject()) {
 		ring_rewrite(sqe, err, true);
-		pending_add(rs, p);
+		pending_add(rs, ring, p);
 		return true;
 	}
 	if (p->fd >= 0)
@@ -228,7 +240,8 @@ static bool injected(struct ring_state *rs, struct io_uring_sqe *sqe, const stru
 	return true;
 }
 
-static void scan_sqe(struct ring_state *rs, struct io_uring_sqe *sqe, bool failstop)
+static void scan_sqe(struct ring_state *rs, const struct ring_abi *ring, struct io_uring_sqe *sqe,
+		     bool failstop)
 {
 	struct ring_sqe_info in;
 	struct inflight p = {.tag = sqe->user_data};
@@ -240,22 +253,32 @@ static void scan_sqe(struct ring_state *rs, struct io_uring_sqe *sqe, bool fails
 	p.skip_success = sqe->flags & IOSQE_CQE_SKIP_SUCCESS;
 	if (!(in.fixed ? fixed_file(rs, in.fd, &p) : fd_file(in.fd, &p)))
 		return;
-	if (injected(rs, sqe, &p))
+	if (injected(rs, ring, sqe, &p))
 		return;
 	if (refused(&p, in.kind)) {
 		refuse_sqe(sqe, EIO);
 		return;
 	}
 	if (in.kind != RK_IO)
-		pending_add(rs, &p);
+		pending_add(rs, ring, &p);
 }
 
-void ring_scan_sq(struct ring_state *rs, struct ring_abi *ring)
+/* The interesting SQE at sqe: the slow path, which keeps errno. */
+static __attribute__((noinline)) void
+scan_sqe_kept(struct ring_state *rs, const struct ring_abi *ring, struct io_uring_sqe *sqe)
+{
+	int saved = errno;
+
+	scan_sqe(rs, ring, sqe, io_gate && rt.opt.policy == POLICY_FAILSTOP);
+	errno = saved;
+}
+
+void ring_scan_sq_slow(struct ring_state *rs, struct ring_abi *ring)
 {
 	uint32_t head = ring->sq.sqe_head, tail = ring->sq.sqe_tail, i = head;
 	uint32_t mask = *ring->sq.kring_mask, shift = (ring->flags & RING_SETUP_SQE128) ? 1 : 0;
-	bool failstop = io_gate && rt.opt.policy == POLICY_FAILSTOP;
-	uint64_t ops = sync_ops | (failstop ? read_ops : 0);
+	uint64_t ops = sync_ops | (io_gate ? read_ops : 0);
+	struct io_uring_sqe *sqes = ring->sq.sqes;
 
 	/* What an earlier call scanned without publishing (a wait on a kernel
 	 * without EXT_ARG) is not scanned twice. */
@@ -264,10 +287,10 @@ void ring_scan_sq(struct ring_state *rs, struct ring_abi *ring)
 	if (tail - head > *ring->sq.kring_entries)
 		return; /* not a liburing ring as this library knows it */
 	for (; i != tail; i++) {
-		struct io_uring_sqe *sqe = &ring->sq.sqes[(i & mask) << shift];
+		struct io_uring_sqe *sqe = &sqes[(i & mask) << shift];
 
 		if (sqe->opcode < 64 && (ops & BIT(sqe->opcode)))
-			scan_sqe(rs, sqe, failstop);
+			scan_sqe_kept(rs, ring, sqe);
 	}
 	rs->sq_scanned = tail;
 }
@@ -296,23 +319,24 @@ static void completed(const struct ring_state *rs, const struct inflight *p, int
 		record_failure(-1, 0, &p->key, p->op, err, slot_path(rs, p->slot));
 }
 
-void ring_scan_cq(struct ring_state *rs, const struct ring_abi *ring)
+void ring_scan_cq_slow(struct ring_state *rs, const struct ring_abi *ring)
 {
-	uint32_t tail = __atomic_load_n(ring->cq.ktail, __ATOMIC_ACQUIRE), c = rs->cq_seen;
-	uint32_t entries = *ring->cq.kring_entries, mask = *ring->cq.kring_mask;
+	int saved = errno;
+	uint32_t tail, c, entries = *ring->cq.kring_entries, mask = *ring->cq.kring_mask;
 	uint32_t shift = (ring->flags & RING_SETUP_CQE32) ? 1 : 0;
+	struct inflight done[16];
+	int failed[16], ndone = 0;
 
-	if (!rs->pending.n) {
-		rs->cq_seen = tail; /* the common case: nothing to look for */
-		return;
-	}
+	ring_lock(rs);
+	tail = __atomic_load_n(ring->cq.ktail, __ATOMIC_ACQUIRE);
+	c = rs->cq_seen;
 	if (tail - c > entries) {
 		say_once(&said_overrun, "io_uring: more completions than the ring holds arrived "
 					"between two calls into liburing; a failed sync among "
 					"them may not latch");
 		c = tail - entries;
 	}
-	for (; c != tail; c++) {
+	for (; c != tail && rs->pending.n && ndone < 16; c++) {
 		const struct io_uring_cqe *cqe = &ring->cq.cqes[(c & mask) << shift];
 		uint64_t user_data = cqe->user_data;
 		int res = cqe->res;
@@ -320,10 +344,13 @@ void ring_scan_cq(struct ring_state *rs, const struct ring_abi *ring)
 		/* The kernel may have reused the slot while it was read. */
 		if (__atomic_load_n(ring->cq.ktail, __ATOMIC_ACQUIRE) - c > entries)
 			continue;
-		struct inflight p;
-
-		if (inflight_take(&rs->pending, user_data, &p))
-			completed(rs, &p, res);
+		if (inflight_take(&rs->pending, user_data, &done[ndone]) && res < 0)
+			failed[ndone++] = res;
 	}
-	rs->cq_seen = tail;
+	rs->cq_seen = rs->pending.n ? c : tail;
+	ring_unlock(rs);
+	/* Latched outside the lock: recording writes a report. */
+	for (int i = 0; i < ndone; i++)
+		completed(rs, &done[i], failed[i]);
+	errno = saved;
 }

@@ -23,16 +23,23 @@
  * whose layout (liburing 2.x) is an ABI this module reads: struct ring_abi
  * below, checked against liburing.h by the unit tests.
  *
- * Locking protocol.  liburing leaves a ring's serialisation to the program,
- * but a program may submit on one thread and reap on another: each ring's
- * state has a lock of its own, a spin lock held only while a scan runs
- * (never across the real call, which may wait for completions another
- * thread's submission would bring), and no lock is shared between rings.
- * The table of rings is claimed slot by slot with a compare-and-swap and
- * read without a lock.  A per-thread depth keeps liburing's calls of its
- * own exported functions (queue_init -> queue_init_params, ...) from being
- * scanned twice, and a signal handler that uses a ring the interrupted code
- * holds from deadlocking: an inner call passes straight through.
+ * Locking protocol.  liburing leaves a ring's serialisation to the program:
+ * SQEs are prepared and submitted by one thread at a time, so the SQ side of
+ * a ring's state (sq_scanned) needs no lock.  But a program may reap on
+ * another thread: the syncs in flight and the completion cursor (pending,
+ * cq_seen) are behind the ring's own spin lock, held only while a scan
+ * touches them (never across the real call, which may wait for completions
+ * another thread's submission would bring), and no lock is shared between
+ * rings.  A submission with no sync in it, on a ring with no sync in flight,
+ * takes no lock at all: the reading of pending.n without the lock is safe
+ * because a sync is added before its SQE is published, so no completion of
+ * it can be missed, and cq_seen is set afresh whenever the table goes from
+ * empty to not empty.  The table of rings is claimed slot by slot with a
+ * compare-and-swap and read without a lock.  A per-thread depth keeps
+ * liburing's calls of its own exported functions (queue_init ->
+ * queue_init_params, ...) from being scanned twice, and a signal handler
+ * that uses a ring the interrupted code was scanning from deadlocking: an
+ * inner call passes straight through.
  */
 #ifndef STICKYSYNC_RING_H
 #define STICKYSYNC_RING_H
@@ -132,26 +139,81 @@ struct ring_state {
 
 /* The state of ring, made (or remade, when the struct now holds another
  * ring) if need be; NULL when the table is full. */
-struct ring_state *ring_attach(const struct ring_abi *ring);
+struct ring_state *ring_attach_slow(const struct ring_abi *ring);
 /* Forget ring (io_uring_queue_exit). */
 void ring_detach(const struct ring_abi *ring);
 
+extern struct ring_state ring_table[RING_MAX];
+
+static inline uint32_t ring_hash(const void *ring)
+{
+	return (uint32_t)((((uintptr_t)ring >> 4) * 0x9e3779b97f4a7c15ull) >> 58) % RING_MAX;
+}
+
+/* The common case inline: the ring sits in its home slot, unchanged. */
+static inline struct ring_state *ring_attach(const struct ring_abi *ring)
+{
+	struct ring_state *rs = &ring_table[ring_hash(ring)];
+
+	if (__builtin_expect(__atomic_load_n(&rs->ring, __ATOMIC_ACQUIRE) == ring &&
+				 rs->ring_fd == ring->ring_fd && rs->sqes == ring->sq.sqes,
+			     1))
+		return rs;
+	return ring_attach_slow(ring);
+}
+
+/* The SQEs prepared since the last scan (sq.sqe_head .. sq.sqe_tail). */
+void ring_scan_sq_slow(struct ring_state *rs, struct ring_abi *ring);
+static inline void ring_scan_sq(struct ring_state *rs, struct ring_abi *ring)
+{
+	if (ring->sq.sqe_head != ring->sq.sqe_tail)
+		ring_scan_sq_slow(rs, ring);
+}
+
+/* The completions posted since the last scan: only while a sync is in
+ * flight (see the locking protocol). */
+void ring_scan_cq_slow(struct ring_state *rs, const struct ring_abi *ring);
+static inline void ring_scan_cq(struct ring_state *rs, const struct ring_abi *ring)
+{
+	if (__builtin_expect(__atomic_load_n(&rs->pending.n, __ATOMIC_RELAXED) != 0, 0))
+		ring_scan_cq_slow(rs, ring);
+}
+
+/* Per-thread depth of interposed calls (the re-entrancy guard). */
+extern __thread int ring_depth;
+
 /*
  * Around every interposed liburing call on ring: begin returns false in an
- * inner call (the call must pass straight through); else it takes the
- * ring's lock, reads new completions and, when the call publishes SQEs
- * (publishes), the SQEs about to be published.  end reads completions
- * again.  errno is kept.
+ * inner call (the call must pass straight through); else it reads new
+ * completions and, when the call may publish SQEs (publishes), the SQEs
+ * about to be published.  end reads completions again.  errno is kept.
  */
 struct ring_call {
 	struct ring_state *rs;
-	const struct ring_abi *ring;
+	struct ring_abi *ring;
 };
-bool ring_call_begin(struct ring_call *c, void *ring, bool publishes);
-void ring_call_end(struct ring_call *c);
 
-void ring_scan_sq(struct ring_state *rs, struct ring_abi *ring);
-void ring_scan_cq(struct ring_state *rs, const struct ring_abi *ring);
+static inline bool ring_call_begin(struct ring_call *c, void *ring, bool publishes)
+{
+	if (ring_depth || !ring)
+		return false;
+	ring_depth = 1;
+	c->ring = ring;
+	c->rs = ring_attach(c->ring);
+	if (c->rs) {
+		ring_scan_cq(c->rs, c->ring);
+		if (publishes)
+			ring_scan_sq(c->rs, c->ring);
+	}
+	return true;
+}
+
+static inline void ring_call_end(struct ring_call *c)
+{
+	if (c->rs)
+		ring_scan_cq(c->rs, c->ring);
+	ring_depth = 0;
+}
 
 /* Registered files: nr slots from off take fds (-1: empty, -2: unchanged);
  * reset: a new table of nr slots. */
@@ -165,7 +227,8 @@ bool ring_probe_nop_inject(void);
 /* For tests: pretend the probe answered this. */
 void ring_set_nop_inject(bool supported);
 
-/* Per-thread depth of interposed calls (the re-entrancy guard). */
-extern __thread int ring_depth;
+/* The ring's spin lock (see the locking protocol). */
+void ring_lock(struct ring_state *rs);
+void ring_unlock(struct ring_state *rs);
 
 #endif

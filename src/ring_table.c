@@ -20,16 +20,12 @@ __thread int ring_depth;
 
 /* In .bss: usable before init, and a forked child gets its own copy, as it
  * gets its own copy of the program's struct io_uring. */
-static struct ring_state rings[RING_MAX];
+struct ring_state ring_table[RING_MAX];
+#define rings ring_table
 
 /* Slot markers besides a ring's address: never valid addresses. */
 #define SLOT_GONE ((const void *)1)
 #define SLOT_CLAIMED ((const void *)2)
-
-static uint32_t ring_hash(const void *ring)
-{
-	return (uint32_t)((((uintptr_t)ring >> 4) * 0x9e3779b97f4a7c15ull) >> 58) % RING_MAX;
-}
 
 static struct ring_state *ring_find(const void *ring)
 {
@@ -54,7 +50,6 @@ static void state_reset(struct ring_state *rs, const struct ring_abi *ring)
 	rs->sqes = ring->sq.sqes;
 	memset(&rs->pending, 0, sizeof(rs->pending));
 	rs->sq_scanned = ring->sq.sqe_head;
-	rs->cq_seen = __atomic_load_n(ring->cq.ktail, __ATOMIC_ACQUIRE);
 }
 
 static int said_table_full;
@@ -79,15 +74,20 @@ static struct ring_state *ring_claim(const struct ring_abi *ring)
 	return NULL;
 }
 
-struct ring_state *ring_attach(const struct ring_abi *ring)
+struct ring_state *ring_attach_slow(const struct ring_abi *ring)
 {
+	int saved = errno;
 	struct ring_state *rs = ring_find(ring);
 
-	if (!rs)
-		return ring_claim(ring);
-	/* The program's struct may now hold another ring (freed, reused). */
-	if (rs->ring_fd != ring->ring_fd || rs->sqes != ring->sq.sqes)
+	if (!rs) {
+		rs = ring_claim(ring);
+	} else if (rs->ring_fd != ring->ring_fd || rs->sqes != ring->sq.sqes) {
+		/* The program's struct now holds another ring (freed, reused). */
+		ring_lock(rs);
 		state_reset(rs, ring);
+		ring_unlock(rs);
+	}
+	errno = saved;
 	return rs;
 }
 
@@ -104,50 +104,17 @@ void ring_detach(const struct ring_abi *ring)
 	__atomic_store_n(&rs->ring, SLOT_GONE, __ATOMIC_RELEASE);
 }
 
-/* ---- around each call ---------------------------------------------------- */
+/* ---- the ring's lock ------------------------------------------------------ */
 
-static void ring_lock(struct ring_state *rs)
+void ring_lock(struct ring_state *rs)
 {
 	while (__atomic_exchange_n(&rs->lock, 1, __ATOMIC_ACQUIRE))
 		syscall(SYS_sched_yield);
 }
 
-static void ring_unlock(struct ring_state *rs)
+void ring_unlock(struct ring_state *rs)
 {
 	__atomic_store_n(&rs->lock, 0, __ATOMIC_RELEASE);
-}
-
-bool ring_call_begin(struct ring_call *c, void *ring, bool publishes)
-{
-	int saved = errno;
-
-	if (ring_depth || !ring)
-		return false;
-	ring_depth++;
-	c->ring = ring;
-	c->rs = ring_attach(ring);
-	if (c->rs) {
-		ring_lock(c->rs);
-		ring_scan_cq(c->rs, ring);
-		if (publishes)
-			ring_scan_sq(c->rs, ring);
-		ring_unlock(c->rs);
-	}
-	errno = saved;
-	return true;
-}
-
-void ring_call_end(struct ring_call *c)
-{
-	int saved = errno;
-
-	if (c->rs) {
-		ring_lock(c->rs);
-		ring_scan_cq(c->rs, c->ring);
-		ring_unlock(c->rs);
-	}
-	ring_depth--;
-	errno = saved;
 }
 
 /* ---- registered files ---------------------------------------------------- */
