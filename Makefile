@@ -45,7 +45,7 @@ endif
 # Core modules: no dlsym, no LD_PRELOAD assumptions; unit tests link them.
 CORE_SRCS := src/identity.c src/latchtab.c src/fdtable.c src/config.c src/log.c \
              src/state.c src/runtime.c src/record.c src/judge.c src/ack.c src/procmaps.c src/inject.c src/arena.c src/undo_lock.c src/undo.c src/gate.c \
-             src/inflight.c src/ring.c src/ring_table.c src/ring_probe.c src/aio.c
+             src/inflight.c src/ring.c src/ring_table.c src/ring_probe.c src/ring_unseen.c src/aio.c
 WRAP_SRCS := src/real.c src/fallback.c src/wrap_open.c src/wrap_fd.c src/wrap_write.c src/wrap_sync.c \
              src/wrap_process.c src/wrap_ring.c src/wrap_aio.c \
              src/api.c

@@ -345,3 +345,17 @@ int fb_io_getevents(struct io_context *ctx, long min, long n, struct io_event *e
 {
 	return aio_result(syscall(SYS_io_getevents, ctx, min, n, ev, ts));
 }
+
+int fb_io_uring_setup(unsigned entries, struct io_uring_params *p)
+{
+	long ret = syscall(SYS_io_uring_setup, entries, p);
+
+	return ret < 0 ? -errno : (int)ret;
+}
+
+/* libc always defines syscall(); there is nothing to fall back on. */
+long fb_syscall(long nr, ...)
+{
+	errno = ENOSYS;
+	return -1;
+}

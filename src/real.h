@@ -61,6 +61,8 @@ void *real_resolve(const char *name, void **slot, void *fallback);
  * wrappers the program calls first)?  Two copies are loaded when, say, one
  * is in /etc/ld.so.preload and another in LD_PRELOAD. */
 bool real_first_copy(void);
+/* Is addr (a return address, say) inside this library? */
+bool real_is_ours(const void *addr);
 
 /*
  * REAL(fsync) evaluates to the real fsync, resolving it on first use; never

@@ -227,6 +227,15 @@ bool ring_probe_nop_inject(void);
 /* For tests: pretend the probe answered this. */
 void ring_set_nop_inject(bool supported);
 
+/* Rings the library cannot follow (ring_unseen.c).  how: the call that set
+ * one up with raw system calls, said once. */
+void ring_raw_setup(const char *how, unsigned flags);
+/* The io_uring fds of this process that are no ring the library follows:
+ * up to max into fds, and their number. */
+int ring_unseen(int *fds, int max);
+/* Say, once, which those are (at exit). */
+void ring_report_unseen(void);
+
 /* The ring's spin lock (see the locking protocol). */
 void ring_lock(struct ring_state *rs);
 void ring_unlock(struct ring_state *rs);

@@ -7,6 +7,8 @@
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
 
 #include "wrap.h"
 
@@ -156,4 +158,52 @@ EXPORT int io_uring_unregister_files(struct io_uring *ring)
 	if (ret == 0)
 		ring_files_forget((const struct ring_abi *)ring);
 	return ret;
+}
+
+/* ---- rings the library cannot follow --------------------------------------- */
+
+/* liburing's raw wrapper (2.3 and later), which its queue functions never
+ * call: a ring set up by the program itself. */
+EXPORT int io_uring_setup(unsigned entries, struct io_uring_params *p)
+{
+	int ret = REAL(io_uring_setup)(entries, p);
+
+	if (ret >= 0)
+		ring_raw_setup("io_uring_setup()", p ? p->flags : 0);
+	return ret;
+}
+
+/*
+ * syscall(SYS_io_uring_setup, ...) from the program: a ring liburing's
+ * queue functions never see.  Every other number, and this library's own
+ * system calls (which bind here too), pass straight through.  Six
+ * arguments are passed on whatever the number, as libc's syscall() reads
+ * them.
+ */
+EXPORT long syscall(long nr, ...)
+{
+	va_list ap;
+	long a[6], ret;
+	int saved;
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	ret = REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (__builtin_expect(nr == SYS_io_uring_setup, 0) && ret >= 0 &&
+	    !real_is_ours(__builtin_return_address(0))) {
+		saved = errno;
+		ring_raw_setup("syscall(SYS_io_uring_setup)",
+			       a[1] ? ((struct io_uring_params *)a[1])->flags : 0);
+		errno = saved;
+	}
+	return ret;
+}
+
+/* At exit: rings the library never saw set up (a static liburing, inline
+ * system calls) are still open. */
+__attribute__((destructor)) static void ring_at_exit(void)
+{
+	ring_report_unseen();
 }

@@ -45,7 +45,8 @@ $(TEST_BUILD)/forkcheck: test/helpers/forkcheck.c
 $(TEST_BUILD)/uringprobe: test/helpers/uringprobe.c | check-deps
 	$(Q)mkdir -p $(dir $@)
 	$(Q)if printf '#include <liburing.h>\n' | $(CC) -E -x c - >/dev/null 2>&1; then \
-		$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -luring; \
+		$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -luring && \
+		$(CC) $(HELPER_CFLAGS) -O1 -o $@-static $< -Wl,-Bstatic -luring -Wl,-Bdynamic; \
 	else echo "test: liburing.h not found (liburing-dev): the io_uring tests will be skipped"; fi
 $(TEST_BUILD)/aioprobe: test/helpers/aioprobe.c | check-deps
 	$(Q)mkdir -p $(dir $@)

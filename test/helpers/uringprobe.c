@@ -4,13 +4,14 @@
  * uringprobe: submits syncs of one file through liburing and prints each
  * completion, for the integration and real-fault tests.
  *
- *   uringprobe [-F] [-S] [-p] [-L] [-d] [-D] [-e ENTRIES] [-n NOPS] FILE OP...
+ *   uringprobe [-F] [-S] [-p] [-L] [-d] [-D] [-k] [-e ENTRIES] [-n NOPS] FILE OP...
  *   fsync = -5 EIO
  *
  * OP is fsync, fdatasync, sfr (sync_file_range, waiting), dsyncwrite (a
  * 4 KiB write with RWF_DSYNC), write (4 KiB), read (4 KiB), sleep (1 s),
- * or fill:MIB:C (MIB MiB of the byte C from offset 0, 1 MiB per SQE; prints
- * the MiB written, or the first failure).
+ * fill:MIB:C (MIB MiB of the byte C from offset 0, 1 MiB per SQE; prints
+ * the MiB written, or the first failure), or rawsetup (a second ring, set
+ * up with syscall(SYS_io_uring_setup) and left open).
  *   -F   the file is registered, SQEs use slot 0 (IOSQE_FIXED_FILE)
  *   -S   an SQPOLL ring
  *   -p   completions are reaped by liburing's inline peek alone: the
@@ -20,6 +21,7 @@
  *        well after the submit call returned
  *   -D   the file is opened O_DSYNC
  *   -e   ring entries (default 8)
+ *   -k   the ring is left open at exit
  *   -n   before each OP, NOPS no-op SQEs, submitted and reaped one by one
  *        (drives the completion ring around)
  */
@@ -30,10 +32,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static struct io_uring ring;
-static int fd, fixed, peek_only, linked, delayed;
+static int fd, fixed, peek_only, linked, delayed, keep_open;
 static char buf[4096];
 
 static void die(const char *what, int err)
@@ -170,6 +173,12 @@ static void op(const char *name)
 	const char *names[3] = {"write", name, "delay"};
 	struct io_uring_sqe *sqe;
 
+	if (!strcmp(name, "rawsetup")) {
+		struct io_uring_params p = {0};
+
+		show(name, (int)syscall(SYS_io_uring_setup, 2, &p) < 0 ? -errno : 0);
+		return;
+	}
 	if (!strncmp(name, "fill:", 5)) {
 		fill(name);
 		return;
@@ -216,7 +225,7 @@ int main(int argc, char **argv)
 	int c, n_nops = 0, oflags = 0;
 
 	memset(buf, 'u', sizeof(buf));
-	while ((c = getopt(argc, argv, "FSpLDde:n:")) != -1) {
+	while ((c = getopt(argc, argv, "FSpLDdke:n:")) != -1) {
 		switch (c) {
 		case 'F':
 			fixed = 1;
@@ -233,6 +242,9 @@ int main(int argc, char **argv)
 		case 'd':
 			delayed = 1;
 			break;
+		case 'k':
+			keep_open = 1;
+			break;
 		case 'D':
 			oflags |= O_DSYNC;
 			break;
@@ -247,7 +259,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: uringprobe [-FSpLdD] [-e N] [-n N] FILE OP...\n");
+		fprintf(stderr, "usage: uringprobe [-FSpLdDk] [-e N] [-n N] FILE OP...\n");
 		return 2;
 	}
 	setup(entries, flags, oflags, argv[optind]);
@@ -255,7 +267,8 @@ int main(int argc, char **argv)
 		nops(n_nops);
 		op(argv[i]);
 	}
-	io_uring_queue_exit(&ring);
+	if (!keep_open)
+		io_uring_queue_exit(&ring);
 	close(fd);
 	return 0;
 }

@@ -132,4 +132,19 @@ test_other_files_are_untouched() {
 	expect_eq "$(tr '\n' ' ' <<<"$out")" "write = 4096 fsync = 0 dsyncwrite = 4096 sfr = 0 "
 }
 
+# Rings the library cannot follow are said once, by what set them up, or at
+# exit if they are still open; rings set up by liburing's shared library
+# are not.
+test_rings_outside_liburing_are_reported() {
+	need_uring
+	out=$(ur -- "$T/f" rawsetup fsync rawsetup 2>&1)
+	expect_eq "$(grep -c 'syscall(SYS_io_uring_setup) sets up a ring outside liburing' <<<"$out")" 1
+	expect_grep "$out" "^stickysync: uringprobe\[[0-9]+\]: io_uring: ring fds [0-9]+, [0-9]+ were not set up through liburing's shared library"
+	[ -x "$URING-static" ] || skip "no statically linked uringprobe (liburing.a)"
+	out=$(ur -- -k "$T/f" fsync 2>&1)
+	expect_no_grep "$out" "not set up through"
+	out=$(timeout 60 env LD_PRELOAD="${SANITIZER_PRELOAD:+$SANITIZER_PRELOAD }$LIB" "$URING-static" -k "$T/f" fsync 2>&1)
+	expect_grep "$out" "^stickysync: uringprobe-static\[[0-9]+\]: io_uring: ring fd [0-9]+ was not set up through liburing's shared library \(raw system calls, or a statically linked liburing\): syncs submitted on it were not sticky$"
+}
+
 run_tests
