@@ -49,7 +49,8 @@ CORE_SRCS := src/identity.c src/latchtab.c src/fdtable.c src/config.c src/log.c 
 WRAP_SRCS := src/real.c src/fallback.c src/wrap_open.c src/wrap_fd.c src/wrap_write.c src/wrap_sync.c \
              src/wrap_process.c src/wrap_ring.c src/wrap_aio.c \
              src/api.c
-CLI_SRCS  := src/cli/stickysync.c src/cli/run.c src/cli/coverage.c src/cli/records.c src/cli/status.c
+CLI_SRCS  := src/cli/stickysync.c src/cli/run.c src/cli/coverage.c src/cli/records.c src/cli/status.c \
+             src/cli/rings.c
 
 CORE_OBJS := $(CORE_SRCS:src/%.c=$(BUILD)/obj/%.o)
 WRAP_OBJS := $(WRAP_SRCS:src/%.c=$(BUILD)/obj/%.o)

@@ -8,6 +8,7 @@
  *   coverage.c    whether a program can be covered by a preload at all
  *   records.c     reading the latch table, and printing it as text or JSON
  *   status.c      `status`, `ack`, `prune`
+ *   rings.c       processes whose io_uring rings the library cannot follow
  *
  * The command reads and writes the same latch table as the library, through
  * the same state and latchtab modules; it never parses the file itself.
@@ -77,6 +78,10 @@ void record_subject(const struct latch_record *r, char *buf, size_t size);
 /* The table, one record a line, with a heading; indent prefixes each line. */
 void records_print_table(FILE *f, const struct rec_list *l, const char *indent);
 void records_print_json(FILE *f, const struct rec_list *l, const char *state_dir);
+
+/* rings.c: warn about each process under the library whose io_uring rings
+ * it cannot follow; their number. */
+int rings_report_unseen(void);
 
 /* coverage.c: warn (one line each) when a preload cannot reach CMD. */
 void coverage_check(const char *cmd);

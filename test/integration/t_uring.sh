@@ -147,4 +147,21 @@ test_rings_outside_liburing_are_reported() {
 	expect_grep "$out" "^stickysync: uringprobe-static\[[0-9]+\]: io_uring: ring fd [0-9]+ was not set up through liburing's shared library \(raw system calls, or a statically linked liburing\): syncs submitted on it were not sticky$"
 }
 
+# stickysync status names a process under the library whose rings it
+# cannot follow, and not one whose rings it follows.
+test_status_names_processes_with_unseen_rings() {
+	need_uring
+	[ -x "$URING-static" ] || skip "no statically linked uringprobe (liburing.a)"
+	local pid1 pid2
+	timeout 60 env LD_PRELOAD="$LIB" STICKYSYNC_LOG=off "$URING-static" -S "$T/f" fsync sleep sleep >/dev/null &
+	pid1=$!
+	timeout 60 env LD_PRELOAD="$LIB" STICKYSYNC_LOG=off "$URING" "$T/g" fsync sleep sleep >/dev/null &
+	pid2=$!
+	sleep 1
+	out=$("$CLI" status --state "$STICKYSYNC_STATE" 2>&1)
+	wait $pid1 $pid2
+	expect_grep "$out" "^stickysync: warning: pid [0-9]+ \(uringprobe-stat\) runs under libstickysync.so with 1 io_uring ring \(1 polled by the kernel\) and without liburing's shared library: syncs submitted on it are not sticky$"
+	expect_no_grep "$out" "\(uringprobe\)"
+}
+
 run_tests
