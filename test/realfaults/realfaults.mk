@@ -22,7 +22,7 @@ CLI ?= $(BUILD)/stickysync
 
 # Debian packages providing the fixture's and the scenarios' tools.
 RF_PKGS := util-linux procps e2fsprogs xfsprogs btrfs-progs qemu-utils sqlite3 redis-server \
-	lmdb-utils liblmdb-dev python3-lmdb postgresql liburing-dev
+	lmdb-utils liblmdb-dev python3-lmdb postgresql liburing-dev qemu-system-x86 busybox-static
 
 RF_SRC := test/realfaults
 RF_OUT := $(BUILD)/realfaults
@@ -79,6 +79,16 @@ $(RF_OUT)/uringprobe: test/helpers/uringprobe.c | realfaults-deps
 	else \
 		echo "realfaults: liburing.h not found (liburing-dev): the uring scenario will be skipped"; \
 	fi
+
+# The qemu-guest scenario's init (static: it is the guest's only program).
+# Its kernel and initramfs are made when the scenario first runs
+# (guest/make-guest.sh).
+$(RF_OUT)/guest/init: $(RF_SRC)/guest/init.c
+	$(call rf_say,CC,$<)
+	$(RF_Q)mkdir -p $(dir $@)
+	$(RF_Q)$(CC) $(CFLAGS) -std=gnu11 -static -o $@ $< || \
+		echo "realfaults: no static libc: the qemu-guest scenario will be skipped"
+RF_BINS += $(RF_OUT)/guest/init
 
 realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI)
 	$(RF_Q)$(RF_RUN) --doc docs/REALFAULTS.md

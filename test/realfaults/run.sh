@@ -614,6 +614,51 @@ scenario_qemu-uring() {
 	rc=$?; obs B-at-32M-after-drop "$([ "$rc" = 0 ] && echo intact || echo lost)"
 }
 
+# A real guest: qemu-system-x86_64 (TCG) boots a Debian kernel and a
+# minimal initramfs whose /init (guest/init.c) writes to the virtio disk, a
+# raw image on the thin filesystem, and fsyncs: 1 MiB of A, 64 MiB of B
+# (its flush fails: the pool is full), then 4 KiB of C twice.  werror=report
+# hands the host's error to the guest instead of pausing the VM.  With
+# aio=io_uring QEMU flushes through the ring; with aio=threads through
+# fdatasync in its thread pool, where its own latch fails later flushes.
+GUEST=$BIN/guest
+guest_ready() {
+	[ -x "$GUEST/init" ] || { echo "$GUEST/init not built (no static libc)"; return 1; }
+	"$HERE/guest/make-guest.sh" "$GUEST" "$GUEST/init" | tail -1
+	[ "${PIPESTATUS[0]}" = 0 ]
+}
+
+scenario_qemu_guest() {
+	local aio=$1 img=$MNT/guest.raw out=$WORK/guest.out err=$WORK/guest.err step res
+	declare -A got
+	rf_env timeout 30 qemu-img create -q -f raw "$img" 128M
+	check create $? "qemu-img create"
+	rf_env timeout 600 qemu-system-x86_64 -machine pc,accel=tcg -m 256 -nographic -no-reboot \
+		-net none -kernel "$GUEST/vmlinuz" -initrd "$GUEST/initrd.gz" \
+		-append "console=ttyS0 panic=-1 quiet mods=$(cat "$GUEST/mods")" \
+		-drive "file=$img,format=raw,if=virtio,cache=writeback,aio=$aio,werror=report,rerror=report" \
+		</dev/null >"$out" 2>"$err"
+	obs qemu-exit $?
+	while read -r _ step res; do
+		got[$step]=$res
+		obs "$step" "$res"
+	done < <(tr -d '\r' <"$out" | grep -o 'guest [a-zA-Z+-]* [A-Z0-9]*$')
+	check booted "$(grep -q 'guest done' "$out"; echo $?)" "the guest ran its steps and powered off"
+	check write-A+fsync "$([ "${got[write-A+fsync]:-}" = 0 ]; echo $?)" "the first fsync succeeds"
+	check write-B+fsync "$([ "${got[write-B+fsync]:-0}" != 0 ]; echo $?)" "the guest's fsync after 64 MiB of B fails"
+	if is_sticky || [ "$aio" = threads ]; then
+		check write-C+fsync "$([ "${got[write-C+fsync]:-}" = EIO ]; echo $?)" "the guest's next fsync fails"
+		check write-C+fsync-again "$([ "${got[write-C+fsync-again]:-}" = EIO ]; echo $?)" "and the one after"
+	else
+		check write-C+fsync "$([ "${got[write-C+fsync]:-}" = 0 ]; echo $?)" \
+			"Linux, aio=io_uring: the guest is told its next write is safe"
+	fi
+	cat "$err" >&2
+	report_check "$err" report "fdatasync(" "$img" ENOSPC
+}
+scenario_qemu-guest-uring() { scenario_qemu_guest io_uring; }
+scenario_qemu-guest-threads() { scenario_qemu_guest threads; }
+
 # With no fault the shim must be invisible: the same qemu-io and qemu-img
 # session gives byte-identical output with and without it (timing figures
 # removed).  Runs on a healthy fixture (backing store larger than the image).
@@ -914,7 +959,8 @@ run_one() {
 # Filesystems a scenario is limited to (default: every one of --fs); the
 # reasons are in docs/REALFAULTS.md.
 declare -A ONLY_ON=(
-	[policies]="ext4 xfs" [uring]="ext4 xfs" [qemu-uring]="ext4 xfs" [lmdb]=ext4 [postgres-retry]=ext4 [postgres-panic]=ext4
+	[policies]="ext4 xfs" [uring]="ext4 xfs" [qemu-uring]="ext4 xfs" [qemu-guest-uring]=ext4
+	[qemu-guest-threads]=ext4 [lmdb]=ext4 [postgres-retry]=ext4 [postgres-panic]=ext4
 )
 
 run_scenario() {
@@ -1017,6 +1063,16 @@ main() {
 		skip_scenario uring "$BIN/uringprobe not built (liburing.h missing: liburing-dev)"
 	fi
 	run_program_scenario qemu-uring qemu-img qemu-io
+	for sc in qemu-guest-uring qemu-guest-threads; do
+		wanted "$sc" || continue
+		if ! command -v qemu-system-x86_64 >/dev/null; then
+			skip_scenario "$sc" "qemu-system-x86_64 not installed (qemu-system-x86)"
+		elif ! reason=$(guest_ready); then
+			skip_scenario "$sc" "$reason"
+		else
+			run_scenario "$sc"
+		fi
+	done
 	run_program_scenario redis redis-server redis-cli redis-check-aof
 	if [ -x "$BIN/lmdb" ]; then
 		run_program_scenario lmdb mdb_stat
