@@ -7,15 +7,17 @@
  *
  *   uring OP ITERATIONS
  *
- * OP, per iteration:
- *   ring_nop1    one NOP prepared, io_uring_submit, reaped inline
+ * OP, per iteration, each SQE prepared with liburing's inline functions:
+ *   ring_nop1    one NOP, io_uring_submit_and_wait for it, reaped inline
  *                (io_uring_wait_cqe finds it ready: no library call)
- *   ring_nop32   32 NOPs, one submit, 32 reaped inline
- *   ring_reap    one NOP, submit, reaped with io_uring_peek_batch_cqe (a
- *                library call)
- *   ring_fsync1  one IORING_OP_FSYNC, submit, waited for (it completes
- *                from a worker: io_uring_wait_cqe calls into liburing)
- *   ring_w31f1   31 buffered 1-byte writes and an fsync, one submit
+ *   ring_nop32   32 NOPs, the same
+ *   ring_reap    one NOP, io_uring_submit, reaped with
+ *                io_uring_peek_batch_cqe (a library call)
+ *   ring_fsync1  one IORING_OP_FSYNC, the same as ring_nop1
+ *   ring_w31f1   31 buffered 1-byte writes and an fsync, the same
+ * Waiting inside the submit call keeps the count of calls into liburing,
+ * and so the count of instructions, independent of how fast the kernel
+ * completes.
  *
  * Output: one line of key=value pairs, like bench/harness.c's.
  */
@@ -84,7 +86,7 @@ static long one(enum op op)
 		else
 			io_uring_prep_nop(sqe);
 	}
-	if (io_uring_submit(&ring) != n)
+	if ((op == REAP ? io_uring_submit(&ring) : io_uring_submit_and_wait(&ring, n)) != n)
 		return 1;
 	return op == REAP ? reap_batch() : reap_inline(n);
 }

@@ -23,6 +23,8 @@ static const uint64_t sync_ops = BIT(IORING_OP_FSYNC) | BIT(IORING_OP_SYNC_FILE_
 				 BIT(IORING_OP_WRITE);
 static const uint64_t read_ops =
     BIT(IORING_OP_READV) | BIT(IORING_OP_READ_FIXED) | BIT(IORING_OP_READ);
+static const uint64_t write_ops =
+    BIT(IORING_OP_WRITEV) | BIT(IORING_OP_WRITE_FIXED) | BIT(IORING_OP_WRITE);
 
 static bool fd_opened_dsync(int fd)
 {
@@ -263,6 +265,20 @@ static void scan_sqe(struct ring_state *rs, const struct ring_abi *ring, struct 
 		pending_add(rs, ring, &p);
 }
 
+/* A cheap first look: the sync opcodes, and a write only when it is a sync
+ * or the gate (failstop, the injector) may want it. */
+static inline bool worth_a_look(const struct io_uring_sqe *sqe, uint64_t ops, bool gated)
+{
+	uint8_t op = sqe->opcode;
+
+	if (op >= 64 || !(ops & BIT(op)))
+		return false;
+	if (!(write_ops & BIT(op)) || gated)
+		return true;
+	return (sqe->rw_flags & (RWF_DSYNC | RWF_SYNC)) ||
+	       (!(sqe->flags & IOSQE_FIXED_FILE) && fd_opened_dsync(sqe->fd));
+}
+
 /* The interesting SQE at sqe: the slow path, which keeps errno. */
 static __attribute__((noinline)) void
 scan_sqe_kept(struct ring_state *rs, const struct ring_abi *ring, struct io_uring_sqe *sqe)
@@ -277,7 +293,8 @@ void ring_scan_sq_slow(struct ring_state *rs, struct ring_abi *ring)
 {
 	uint32_t head = ring->sq.sqe_head, tail = ring->sq.sqe_tail, i = head;
 	uint32_t mask = *ring->sq.kring_mask, shift = (ring->flags & RING_SETUP_SQE128) ? 1 : 0;
-	uint64_t ops = sync_ops | (io_gate ? read_ops : 0);
+	bool gated = io_gate;
+	uint64_t ops = sync_ops | (gated ? read_ops : 0);
 	struct io_uring_sqe *sqes = ring->sq.sqes;
 
 	/* What an earlier call scanned without publishing (a wait on a kernel
@@ -289,7 +306,7 @@ void ring_scan_sq_slow(struct ring_state *rs, struct ring_abi *ring)
 	for (; i != tail; i++) {
 		struct io_uring_sqe *sqe = &sqes[(i & mask) << shift];
 
-		if (sqe->opcode < 64 && (ops & BIT(sqe->opcode)))
+		if (worth_a_look(sqe, ops, gated))
 			scan_sqe_kept(rs, ring, sqe);
 	}
 	rs->sq_scanned = tail;
