@@ -85,6 +85,8 @@ static long one(enum op op)
 			io_uring_prep_write(sqe, fd, &byte, 1, (uint64_t)i);
 		else
 			io_uring_prep_nop(sqe);
+		/* as programs do: a completion names its request */
+		io_uring_sqe_set_data64(sqe, (uint64_t)i + 1);
 	}
 	if ((op == REAP ? io_uring_submit(&ring) : io_uring_submit_and_wait(&ring, n)) != n)
 		return 1;

@@ -6,10 +6,7 @@
 /* Past this many, entries that may never complete are dropped first. */
 #define LIMIT (INFLIGHT_SLOTS * 3 / 4)
 
-static uint32_t home(uint64_t tag)
-{
-	return (uint32_t)((tag * 0x9e3779b97f4a7c15ull) >> 40) & MASK;
-}
+#define home inflight_home
 
 /* Remove slot i, shifting back the entries of its probe sequence so that
  * no lookup stops early at the hole. */
@@ -17,7 +14,8 @@ static void delete_at(struct inflight_table *t, uint32_t i)
 {
 	uint32_t j = i, k;
 
-	t->n--;
+	if (!--t->n)
+		t->filter = 0;
 	for (;;) {
 		t->slot[i].used = false;
 		for (;;) {
@@ -56,11 +54,14 @@ bool inflight_add(struct inflight_table *t, const struct inflight *p)
 	t->slot[i] = *p;
 	t->slot[i].used = true;
 	t->n++;
+	t->filter |= 1ull << (home(p->tag) & 63);
 	return true;
 }
 
 bool inflight_take(struct inflight_table *t, uint64_t tag, struct inflight *out)
 {
+	if (!inflight_may_hold(t, tag))
+		return false;
 	for (uint32_t i = home(tag), n = 0; n < INFLIGHT_SLOTS && t->slot[i].used;
 	     i = (i + 1) & MASK, n++) {
 		if (t->slot[i].tag == tag) {

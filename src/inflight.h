@@ -36,8 +36,21 @@ struct inflight {
 
 struct inflight_table {
 	uint32_t n;
+	uint64_t filter; /* a bit per tag's home slot mod 64, until the table empties */
 	struct inflight slot[INFLIGHT_SLOTS];
 };
+
+static inline uint32_t inflight_home(uint64_t tag)
+{
+	return (uint32_t)((tag * 0x9e3779b97f4a7c15ull) >> 40) & (INFLIGHT_SLOTS - 1);
+}
+
+/* Can tag be in the table?  Two instructions for most completions that are
+ * no sync's, while a sync is in flight. */
+static inline bool inflight_may_hold(const struct inflight_table *t, uint64_t tag)
+{
+	return t->filter & (1ull << (inflight_home(tag) & 63));
+}
 
 /* Add *p; false when the table is full (after dropping the entries that
  * may never complete). */

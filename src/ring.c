@@ -15,16 +15,29 @@
 #include "latch.h"
 #include "log.h"
 
-/* Opcodes worth a look, as bits: syncs and writes always (a write may be a
- * sync), reads only under failstop. */
-#define BIT(op) (1ull << (op))
-static const uint64_t sync_ops = BIT(IORING_OP_FSYNC) | BIT(IORING_OP_SYNC_FILE_RANGE) |
-				 BIT(IORING_OP_WRITEV) | BIT(IORING_OP_WRITE_FIXED) |
-				 BIT(IORING_OP_WRITE);
-static const uint64_t read_ops =
-    BIT(IORING_OP_READV) | BIT(IORING_OP_READ_FIXED) | BIT(IORING_OP_READ);
-static const uint64_t write_ops =
-    BIT(IORING_OP_WRITEV) | BIT(IORING_OP_WRITE_FIXED) | BIT(IORING_OP_WRITE);
+/*
+ * What the scan does with each opcode, by table (one load per SQE): LOOK
+ * at it in full (syncs; under the gate, failstop or the injector, reads
+ * and writes too), look at a WRITE only when it is a sync by its flags or
+ * may be by its fd's, or nothing.
+ */
+enum { SKIP = 0, LOOK, WRITE };
+#define SYNC_OPS [IORING_OP_FSYNC] = LOOK, [IORING_OP_SYNC_FILE_RANGE] = LOOK
+static const uint8_t scan_plain[256] = {
+    SYNC_OPS,
+    [IORING_OP_WRITEV] = WRITE,
+    [IORING_OP_WRITE_FIXED] = WRITE,
+    [IORING_OP_WRITE] = WRITE,
+};
+static const uint8_t scan_gated[256] = {
+    SYNC_OPS,
+    [IORING_OP_WRITEV] = LOOK,
+    [IORING_OP_WRITE_FIXED] = LOOK,
+    [IORING_OP_WRITE] = LOOK,
+    [IORING_OP_READV] = LOOK,
+    [IORING_OP_READ_FIXED] = LOOK,
+    [IORING_OP_READ] = LOOK,
+};
 
 static bool fd_opened_dsync(int fd)
 {
@@ -106,7 +119,7 @@ static void say_once(int *said, const char *msg)
 
 static int said_full, said_overrun, said_slot, said_no_inject;
 
-/* Under the ring's lock.  A table that was empty starts reading
+/* Takes the ring's lock.  A table that was empty starts reading
  * completions from now: none before can be this sync's, whose SQE is not
  * yet published. */
 static void pending_add(struct ring_state *rs, const struct ring_abi *ring,
@@ -265,20 +278,6 @@ static void scan_sqe(struct ring_state *rs, const struct ring_abi *ring, struct 
 		pending_add(rs, ring, &p);
 }
 
-/* A cheap first look: the sync opcodes, and a write only when it is a sync
- * or the gate (failstop, the injector) may want it. */
-static inline bool worth_a_look(const struct io_uring_sqe *sqe, uint64_t ops, bool gated)
-{
-	uint8_t op = sqe->opcode;
-
-	if (op >= 64 || !(ops & BIT(op)))
-		return false;
-	if (!(write_ops & BIT(op)) || gated)
-		return true;
-	return (sqe->rw_flags & (RWF_DSYNC | RWF_SYNC)) ||
-	       (!(sqe->flags & IOSQE_FIXED_FILE) && fd_opened_dsync(sqe->fd));
-}
-
 /* The interesting SQE at sqe: the slow path, which keeps errno. */
 static __attribute__((noinline)) void
 scan_sqe_kept(struct ring_state *rs, const struct ring_abi *ring, struct io_uring_sqe *sqe)
@@ -293,8 +292,8 @@ void ring_scan_sq_slow(struct ring_state *rs, struct ring_abi *ring)
 {
 	uint32_t head = ring->sq.sqe_head, tail = ring->sq.sqe_tail, i = head;
 	uint32_t mask = *ring->sq.kring_mask, shift = (ring->flags & RING_SETUP_SQE128) ? 1 : 0;
-	bool gated = io_gate;
-	uint64_t ops = sync_ops | (gated ? read_ops : 0);
+	const uint8_t *scan = io_gate ? scan_gated : scan_plain;
+	bool dsync_fds = __atomic_load_n(&fd_dsync_seen, __ATOMIC_RELAXED);
 	struct io_uring_sqe *sqes = ring->sq.sqes;
 
 	/* What an earlier call scanned without publishing (a wait on a kernel
@@ -305,8 +304,12 @@ void ring_scan_sq_slow(struct ring_state *rs, struct ring_abi *ring)
 		return; /* not a liburing ring as this library knows it */
 	for (; i != tail; i++) {
 		struct io_uring_sqe *sqe = &sqes[(i & mask) << shift];
+		uint8_t what = scan[sqe->opcode];
 
-		if (worth_a_look(sqe, ops, gated))
+		if (__builtin_expect(what == SKIP, 1))
+			continue;
+		if (what == LOOK || (sqe->rw_flags & (RWF_DSYNC | RWF_SYNC)) ||
+		    (dsync_fds && !(sqe->flags & IOSQE_FIXED_FILE) && fd_opened_dsync(sqe->fd)))
 			scan_sqe_kept(rs, ring, sqe);
 	}
 	rs->sq_scanned = tail;
@@ -358,6 +361,8 @@ void ring_scan_cq_slow(struct ring_state *rs, const struct ring_abi *ring)
 		uint64_t user_data = cqe->user_data;
 		int res = cqe->res;
 
+		if (!inflight_may_hold(&rs->pending, user_data))
+			continue;
 		/* The kernel may have reused the slot while it was read. */
 		if (__atomic_load_n(ring->cq.ktail, __ATOMIC_ACQUIRE) - c > entries)
 			continue;
