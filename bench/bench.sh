@@ -79,14 +79,17 @@ target_sys() {
 # Rings: at most 150 per submit and 15 per SQE with nothing latched (1 or
 # 32 SQEs); a reap call at most what a submit may cost; a sync SQE (noted,
 # then found again among the completions) at most 600, and each other
-# completion read while a sync is in flight at most 15.
+# completion read while a sync is in flight at most 20.  How many are read
+# so depends on when the kernel completes the fsync among the writes:
+# ring_w31f1 moves by a few per cent between runs, and its budget counts
+# them all.
 target_ir() {
 	case $1 in
 	ring_nop1) echo 165 ;;
 	ring_nop32) echo 630 ;;
 	ring_reap) echo 315 ;;
 	ring_fsync1) echo 765 ;;
-	ring_w31f1) echo 1695 ;; # 150 + 32 x 15 + 600 + 31 x 15
+	ring_w31f1) echo 1850 ;; # 150 + 32 x 15 + 600 + 31 x 20
 	write | pwrite | pwrite4k | writev) echo 30 ;;
 	fsync | fdatasync) echo 400 ;;
 	pipeclose | sockclose) echo 450 ;;
