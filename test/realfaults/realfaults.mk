@@ -27,7 +27,7 @@ RF_PKGS := util-linux procps e2fsprogs xfsprogs btrfs-progs qemu-utils sqlite3 r
 RF_SRC := test/realfaults
 RF_OUT := $(BUILD)/realfaults
 RF_PROGRAMS := seed fds sync487 dsync msync syncfs ack rf_op lmdb
-RF_BINS := $(addprefix $(RF_OUT)/,$(RF_PROGRAMS)) $(RF_OUT)/uringprobe
+RF_BINS := $(addprefix $(RF_OUT)/,$(RF_PROGRAMS)) $(RF_OUT)/uringprobe $(RF_OUT)/guest/init
 # The programs reach the public API through include/stickysync.h, which
 # resolves it with dlsym: nothing of the shim is linked in, so the same
 # binaries run with and without it.
@@ -88,7 +88,6 @@ $(RF_OUT)/guest/init: $(RF_SRC)/guest/init.c
 	$(RF_Q)mkdir -p $(dir $@)
 	$(RF_Q)$(CC) $(CFLAGS) -std=gnu11 -static -o $@ $< || \
 		echo "realfaults: no static libc: the qemu-guest scenario will be skipped"
-RF_BINS += $(RF_OUT)/guest/init
 
 realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI)
 	$(RF_Q)$(RF_RUN) --doc docs/REALFAULTS.md
