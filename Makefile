@@ -43,18 +43,20 @@ say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 # Core modules: no dlsym, no LD_PRELOAD assumptions; unit tests link them.
-CORE_SRCS := src/identity.c src/clock.c src/attr.c src/latchtab.c src/fdtable.c src/config.c src/log.c \
-             src/state.c src/runtime.c src/record.c src/judge.c src/onfile.c src/ack.c src/procmaps.c src/inject.c src/arena.c src/undo_lock.c src/undo.c src/gate.c
+CORE_SRCS := src/identity.c src/clock.c src/latchtime.c src/attr.c src/latchtab.c src/fdtable.c src/config.c src/log.c \
+             src/state.c src/runtime.c src/record.c src/judge.c src/onfile.c src/ack.c src/procmaps.c src/inject.c src/arena.c src/undo_lock.c src/undo.c src/gate.c \
+             src/inflight.c src/ring.c src/ring_table.c src/ring_probe.c src/ring_unseen.c src/aio.c
 WRAP_SRCS := src/real.c src/fallback.c src/wrap_open.c src/wrap_fd.c src/wrap_write.c src/wrap_sync.c \
-             src/wrap_process.c \
+             src/wrap_process.c src/wrap_ring.c src/wrap_aio.c \
              src/api.c
-CLI_SRCS  := src/cli/stickysync.c src/cli/run.c src/cli/coverage.c src/cli/records.c src/cli/status.c
+CLI_SRCS  := src/cli/stickysync.c src/cli/run.c src/cli/coverage.c src/cli/records.c src/cli/status.c \
+             src/cli/rings.c
 
 CORE_OBJS := $(CORE_SRCS:src/%.c=$(BUILD)/obj/%.o)
 WRAP_OBJS := $(WRAP_SRCS:src/%.c=$(BUILD)/obj/%.o)
 
 BUILD_PKGS := gcc make libc6-dev uthash-dev
-CHECK_PKGS := check pkg-config
+CHECK_PKGS := check pkg-config liburing-dev libaio-dev
 
 .PHONY: FORCE all deps demo check check-unit check-integration check-asan bench install \
         uninstall clean format

@@ -27,13 +27,19 @@ BENCH_CFLAGS ?= -O2 -g -std=gnu11 -Wall -Wextra
 BENCH_SO_CFLAGS = $(BENCH_CFLAGS) -fPIC -shared -fvisibility=hidden -U_FILE_OFFSET_BITS
 
 BENCH_PROGS := $(BENCH_BUILD)/harness $(BENCH_BUILD)/populate \
-	$(BENCH_BUILD)/floor.so $(BENCH_BUILD)/failfsync.so
+	$(BENCH_BUILD)/floor.so $(BENCH_BUILD)/failfsync.so $(BENCH_BUILD)/uring
 
 # Q and say (quiet unless V=1) come from the top Makefile; used alone,
 # this file is simply verbose.
 $(BENCH_BUILD)/harness: bench/harness.c | $(BENCH_BUILD)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) -o $@ $< -pthread
+
+# The io_uring loops need liburing-dev; without it they are left out.
+$(BENCH_BUILD)/uring: bench/uring.c | $(BENCH_BUILD) bench-deps
+	$(Q)if printf '#include <liburing.h>\n' | $(CC) -E -x c - >/dev/null 2>&1; then \
+		$(CC) $(BENCH_CFLAGS) -o $@ $< -luring; \
+	else echo "bench: liburing.h not found (liburing-dev): the io_uring loops are left out"; fi
 
 $(BENCH_BUILD)/populate: bench/populate.c include/stickysync.h | $(BENCH_BUILD)
 	$(call say,CC,$@)
@@ -55,7 +61,7 @@ bench-progs: $(BENCH_PROGS)
 # valgrind and strace measure; fiu-utils is the reference.  As root they are
 # installed; otherwise the apt-get line is printed and what cannot be
 # measured says SKIP.
-BENCH_PKGS := valgrind strace fiu-utils
+BENCH_PKGS := valgrind strace fiu-utils liburing-dev
 bench-deps:
 	@[ ! -x scripts/need-packages ] || scripts/need-packages $(BENCH_PKGS) || \
 		echo "bench: packages missing; what needs them is skipped"

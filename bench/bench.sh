@@ -53,6 +53,11 @@ FDS=${FDS:-10000}
 JOBS=${JOBS:-$(nproc)}
 
 OPS=${OPS:-"write pwrite pwrite4k writev fsync fdatasync openclose dupclose pipeclose sockclose sfrclose"}
+# io_uring through liburing (bench/uring.c, built when liburing-dev is
+# there): counted, not timed (a ring round trip is dominated by the kernel).
+RING_OPS="ring_nop1 ring_nop32 ring_reap ring_fsync1 ring_w31f1"
+[ -x "${BENCH_BIN:-build/bench}/uring" ] || RING_OPS=
+COUNT_OPS="$OPS $RING_OPS"
 
 # Design targets with nothing latched: added system calls and added user
 # instructions per call, relative to no preload (open+close and dup+close are
@@ -61,6 +66,7 @@ OPS=${OPS:-"write pwrite pwrite4k writev fsync fdatasync openclose dupclose pipe
 # with sync_file_range and closes: none of them may cost a system call).
 target_sys() {
 	case $1 in
+	ring_*) echo 0 ;; # a ring's sync SQE reuses the fd's cached identity
 	fsync | fdatasync) echo 1 ;;
 	# its range sync, judged like an fsync: the first sync of a fresh fd
 	# reads the file's latch attribute (fgetxattr), and its identity
@@ -73,8 +79,20 @@ target_sys() {
 # sfrclose an open, a write, a range sync and a close (openclose + write +
 # fsync, and the sync of a fresh fd is judged in full when others are
 # latched).
+# Rings: at most 150 per submit and 15 per SQE with nothing latched (1 or
+# 32 SQEs); a reap call at most what a submit may cost; a sync SQE (noted,
+# then found again among the completions) at most 600, and each other
+# completion read while a sync is in flight at most 20.  How many are read
+# so depends on when the kernel completes the fsync among the writes:
+# ring_w31f1 moves by a few per cent between runs, and its budget counts
+# them all.
 target_ir() {
 	case $1 in
+	ring_nop1) echo 165 ;;
+	ring_nop32) echo 630 ;;
+	ring_reap) echo 315 ;;
+	ring_fsync1) echo 765 ;;
+	ring_w31f1) echo 1850 ;; # 150 + 32 x 15 + 600 + 31 x 20
 	write | pwrite | pwrite4k | writev) echo 30 ;;
 	fsync | fdatasync) echo 400 ;;
 	pipeclose | sockclose) echo 450 ;;
@@ -239,18 +257,27 @@ strace_count() {
 	strace -f -c -U name,calls -o "$out" "${sargs[@]}" "$@"
 }
 
+# The program that runs an operation.
+harness_for() {
+	case $1 in
+	ring_*) echo "$BENCH_BIN/uring" ;;
+	*) echo "$HARNESS" ;;
+	esac
+}
+
 # One configuration, operation and iteration count: a callgrind profile of
 # the loop and a strace summary of the whole process.
 count_one() {
-	local cfg=$1 op=$2 n=$3 base=$R/$cfg.$op.$n
+	local cfg=$1 op=$2 n=$3 base=$R/$cfg.$op.$n prog
+	prog=$(harness_for "$op")
 
 	run_in "$cfg" valgrind --tool=callgrind --toggle-collect=bench_loop \
-		--callgrind-out-file="$base.cg" "$HARNESS" "$op" "$n" \
+		--callgrind-out-file="$base.cg" "$prog" "$op" "$n" \
 		>"$base.cg.stdout" 2>"$base.cg.stderr"
 	awk '/^totals:/ { print $2 }' "$base.cg" >"$base.ir" 2>/dev/null
 	cg_allocs "$base.cg" >"$base.alloc" 2>/dev/null
 
-	strace_count "$cfg" "$base.st" "$HARNESS" "$op" "$n" \
+	strace_count "$cfg" "$base.st" "$prog" "$op" "$n" \
 		>"$base.st.stdout" 2>"$base.st.stderr"
 	# Turn the summary into "name calls" lines; the harness must have
 	# succeeded or the counts mean nothing.
@@ -264,7 +291,7 @@ count_one() {
 run_counts() {
 	local cfg op n e
 	for cfg in $CONFIGS; do
-		for op in $OPS; do
+		for op in $COUNT_OPS; do
 			for n in $N1 $N2; do
 				run_job count_one "$cfg" "$op" "$n"
 			done
@@ -479,7 +506,7 @@ report() {
 	for cfg in $CONFIGS; do [ "$cfg" = none ] || row="$row + $(label "$cfg") |"; done
 	echo "$row target |"
 	separator $(($(echo $CONFIGS | wc -w) + 2))
-	for op in $OPS; do
+	for op in $COUNT_OPS; do
 		base=$(ir_per_call none "$op")
 		row="| $op | $base |"
 		for cfg in $CONFIGS; do
@@ -496,7 +523,7 @@ report() {
 	for cfg in $CONFIGS; do [ "$cfg" = none ] || row="$row + $(label "$cfg") |"; done
 	echo "$row target | which (stickysync) |"
 	separator $(($(echo $CONFIGS | wc -w) + 3))
-	for op in $OPS; do
+	for op in $COUNT_OPS; do
 		base=$(sys_per_call none "$op")
 		row="| $op | $base |"
 		for cfg in $CONFIGS; do
@@ -559,7 +586,7 @@ report() {
 	if [ -f "$LIB" ]; then
 		echo "| shared state file (latches), bytes | - | - | $(stat -c %s "$WORK/state-empty/latches" 2>/dev/null || echo -) | $(stat -c %s "$WORK/state-latched/latches" 2>/dev/null || echo -) |$(case " $CONFIGS " in *" fiu "*) echo " - |" ;; esac)$(case " $CONFIGS " in *" noxattr "*) echo " $(stat -c %s "$WORK/state-noxattr/latches" 2>/dev/null || echo -) |" ;; esac)"
 	fi
-	for op in $OPS; do
+	for op in $COUNT_OPS; do
 		row="| allocations per $op |"
 		for cfg in $CONFIGS; do row="$row $(alloc_per_call "$cfg" "$op") |"; done
 		echo "$row"
@@ -603,7 +630,7 @@ le() { [ "$1" != ERR ] && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b + 1e-9)
 
 check() {
 	local cfg op ir sys alloc base_ir base_sys what v
-	for op in $OPS; do
+	for op in $COUNT_OPS; do
 		base_ir=$(ir_per_call none "$op")
 		base_sys=$(sys_per_call none "$op")
 		for cfg in empty latched; do
@@ -623,6 +650,51 @@ check() {
 		# still hold), but the figure to watch.
 		echo "info: $op: $(minus "$(ir_per_call latched "$op")" "$(ir_per_call empty "$op")") instructions per call with $LATCHED latched vs empty"
 	done
+	[ -n "$RING_OPS" ] && check_ring
+}
+
+# The ring's costs split up: per submit, per SQE, per reap call, per sync
+# SQE, from the loops (each figure: added instructions, nothing latched).
+ring_added() { minus "$(ir_per_call "${2:-empty}" "$1")" "$(ir_per_call none "$1")"; }
+ring_split() {
+	local nop1 nop32 reap fsync1 sqe
+	nop1=$(ring_added ring_nop1 "$1")
+	nop32=$(ring_added ring_nop32 "$1")
+	reap=$(ring_added ring_reap "$1")
+	fsync1=$(ring_added ring_fsync1 "$1")
+	case "$nop1$nop32$reap$fsync1" in *ERR*) echo "ERR ERR ERR ERR"; return ;; esac
+	sqe=$(awk -v a="$nop1" -v b="$nop32" 'BEGIN { printf "%.1f", (b - a) / 31 }')
+	awk -v a="$nop1" -v q="$sqe" -v r="$reap" -v f="$fsync1" \
+		'BEGIN { printf "%.1f %.1f %.1f %.1f\n", a - q, q, r - a, f - a }'
+}
+
+check_ring() {
+	local cfg submit sqe reap sync v
+	for cfg in empty latched; do
+		read -r submit sqe reap sync <<<"$(ring_split "$cfg")"
+		le "$submit" 150 && v=OK || v=FAIL
+		verdict $v "io_uring ($(label "$cfg")): $submit instructions per submit (target <= 150)"
+		le "$sqe" 15 && v=OK || v=FAIL
+		verdict $v "io_uring ($(label "$cfg")): $sqe instructions per SQE (target <= 15)"
+		le "$reap" 150 && v=OK || v=FAIL
+		verdict $v "io_uring ($(label "$cfg")): $reap instructions per reap call (target <= 150)"
+		le "$sync" 600 && v=OK || v=FAIL
+		verdict $v "io_uring ($(label "$cfg")): $sync instructions per sync SQE (target <= 600)"
+	done
+}
+
+ring_report() {
+	local cfg submit sqe reap sync
+	echo "## io_uring through liburing"
+	echo
+	echo "From the ring loops above (bench/uring.c): per submit and per SQE from 1 and 32 NOPs per submit (reaped inline, without a library call), per reap call from \`io_uring_peek_batch_cqe\`, per sync SQE from one \`IORING_OP_FSYNC\` per submit (noted at submission, found again among the completions; the fd's identity is cached, so no system call). Targets with nothing latched: ≤ 150 per submit, ≤ 15 per SQE, and no system call and no lock shared between rings on a submission without syncs; and ≤ 150 per reap call, ≤ 600 per sync SQE. The ring loops wait inside the submit call (\`io_uring_submit_and_wait\`), so that the number of calls into liburing, and the counts, do not depend on how fast the kernel completes."
+	echo
+	echo "| configuration | per submit | per SQE | per reap call | per sync SQE |"
+	echo "|---|---|---|---|---|"
+	for cfg in empty latched; do
+		read -r submit sqe reap sync <<<"$(ring_split "$cfg")"
+		echo "| $(label "$cfg") | $submit | $sqe | $reap | $sync |"
+	done
 }
 
 # The design targets at a glance: the checks of `check`, as one table.
@@ -634,7 +706,7 @@ targets() {
 	echo
 	echo "| op | instructions: target | stickysync | latched | system calls: target | stickysync | latched | heap allocations | verdict |"
 	separator 9
-	for op in $OPS; do
+	for op in $COUNT_OPS; do
 		row="| $op |"
 		missed=
 		for what in instructions syscalls allocations; do
@@ -673,7 +745,7 @@ profile() {
 	[ "$cfg" = latched ] && populate
 	for n in $N1 $N2; do
 		run_in "$cfg" valgrind --tool=callgrind --toggle-collect=bench_loop \
-			--callgrind-out-file="$R/profile.$n.cg" "$HARNESS" "$op" "$n" \
+			--callgrind-out-file="$R/profile.$n.cg" "$(harness_for "$op")" "$op" "$n" \
 			>"$R/profile.out" 2>&1 || { cat "$R/profile.out" >&2; die "harness failed"; }
 	done
 	for incl in yes no; do
@@ -742,6 +814,10 @@ report)
 			echo
 		fi
 		report
+		if [ -n "$RING_OPS" ] && [ -f "$LIB" ]; then
+			echo
+			ring_report
+		fi
 	} >"$R/report.md"
 	cat "$R/report.md"
 	if [ -n "$OUT" ]; then

@@ -229,3 +229,133 @@ pid_t fb_vfork(void)
 {
 	SYS(pid_t, SYS_fork);
 }
+
+/*
+ * liburing and libaio: only reached when a program calls these names
+ * without the library that defines them loaded (it looked them up in the
+ * global scope and found this library's).  They fail as those libraries
+ * do, with a negative errno; the libaio ones make the system call.
+ */
+#define NO_RING return -ENOSYS
+
+int fb_io_uring_submit(struct io_uring *ring)
+{
+	NO_RING;
+}
+
+int fb_io_uring_submit_and_wait(struct io_uring *ring, unsigned n)
+{
+	NO_RING;
+}
+
+int fb_io_uring_submit_and_wait_timeout(struct io_uring *ring, struct io_uring_cqe **cqe,
+					unsigned n, struct __kernel_timespec *ts, sigset_t *sig)
+{
+	NO_RING;
+}
+
+int fb___io_uring_get_cqe(struct io_uring *ring, struct io_uring_cqe **cqe, unsigned submit,
+			  unsigned wait, sigset_t *sig)
+{
+	NO_RING;
+}
+
+int fb_io_uring_wait_cqes(struct io_uring *ring, struct io_uring_cqe **cqe, unsigned n,
+			  struct __kernel_timespec *ts, sigset_t *sig)
+{
+	NO_RING;
+}
+
+int fb_io_uring_wait_cqe_timeout(struct io_uring *ring, struct io_uring_cqe **cqe,
+				 struct __kernel_timespec *ts)
+{
+	NO_RING;
+}
+
+unsigned fb_io_uring_peek_batch_cqe(struct io_uring *ring, struct io_uring_cqe **cqes, unsigned n)
+{
+	return 0;
+}
+
+int fb_io_uring_queue_init_params(unsigned entries, struct io_uring *ring,
+				  struct io_uring_params *p)
+{
+	NO_RING;
+}
+
+int fb_io_uring_queue_init(unsigned entries, struct io_uring *ring, unsigned flags)
+{
+	NO_RING;
+}
+
+int fb_io_uring_queue_mmap(int fd, struct io_uring_params *p, struct io_uring *ring)
+{
+	NO_RING;
+}
+
+void fb_io_uring_queue_exit(struct io_uring *ring)
+{
+}
+
+int fb_io_uring_register_files(struct io_uring *ring, const int *fds, unsigned n)
+{
+	NO_RING;
+}
+
+int fb_io_uring_register_files_tags(struct io_uring *ring, const int *fds,
+				    const unsigned long long *tags, unsigned n)
+{
+	NO_RING;
+}
+
+int fb_io_uring_register_files_sparse(struct io_uring *ring, unsigned n)
+{
+	NO_RING;
+}
+
+int fb_io_uring_register_files_update(struct io_uring *ring, unsigned off, const int *fds,
+				      unsigned n)
+{
+	NO_RING;
+}
+
+int fb_io_uring_register_files_update_tag(struct io_uring *ring, unsigned off, const int *fds,
+					  const unsigned long long *tags, unsigned n)
+{
+	NO_RING;
+}
+
+int fb_io_uring_unregister_files(struct io_uring *ring)
+{
+	NO_RING;
+}
+
+static int aio_result(long ret)
+{
+	return ret < 0 ? -errno : (int)ret;
+}
+
+int fb_io_submit(struct io_context *ctx, long n, struct iocb **iocbs)
+{
+	return aio_result(syscall(SYS_io_submit, ctx, n, iocbs));
+}
+
+int fb_io_getevents(struct io_context *ctx, long min, long n, struct io_event *ev,
+		    struct timespec *ts)
+{
+	return aio_result(syscall(SYS_io_getevents, ctx, min, n, ev, ts));
+}
+
+int fb_io_uring_setup(unsigned entries, struct io_uring_params *p)
+{
+	long ret = syscall(SYS_io_uring_setup, entries, p);
+
+	return ret < 0 ? -errno : (int)ret;
+}
+
+/* libc always defines syscall(); there is nothing to fall back on. */
+long fb_syscall(long nr, ...)
+{
+	errno = ENOSYS;
+	return -1;
+}

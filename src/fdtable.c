@@ -15,6 +15,7 @@
 #include "log.h"
 
 struct fd_entry fdtab[FDTAB_SIZE];
+int fd_dsync_seen;
 struct fd_entry *fdtab_chunk[FDTAB_CHUNKS];
 int fdtab_high;
 __thread int fd_vfork_parent;
@@ -286,6 +287,8 @@ void fd_install_open(int fd, uint64_t seq, int oflags)
 	/* O_SYNC includes O_DSYNC */
 	if (e)
 		install(e, fd, seq, W_NOTE | ((oflags & O_DSYNC) ? W_DSYNC : 0), false);
+	if ((oflags & O_DSYNC) && !__atomic_load_n(&fd_dsync_seen, __ATOMIC_RELAXED))
+		__atomic_store_n(&fd_dsync_seen, 1, __ATOMIC_RELAXED);
 }
 
 void fd_install_dup(int oldfd, int newfd, bool chosen)

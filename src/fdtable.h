@@ -112,6 +112,9 @@ struct fd_entry {
 };
 
 extern struct fd_entry fdtab[FDTAB_SIZE];
+/* Set once an fd was opened O_SYNC/O_DSYNC through the shim: until then no
+ * write of any fd is a sync by its flags (asked per io_uring write SQE). */
+extern int fd_dsync_seen __attribute__((visibility("hidden")));
 extern int fdtab_high; /* one past the highest fd ever recorded */
 
 /*

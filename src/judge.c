@@ -507,6 +507,27 @@ int latch_msync_result(void *addr, size_t len, int flags, int ret)
 	return refuse(-1, 0, OP_MSYNC, &v, ret, saved);
 }
 
+/* ---- a file without an fd ------------------------------------------------ */
+
+/* An io_uring registered file: no fd to judge, so, as for msync, only an
+ * unacknowledged latch of the file refuses the call. */
+bool latch_key_refused(const struct file_key *key, enum op op)
+{
+	int saved = errno;
+	struct verdict v = {0};
+	bool ret;
+
+	if (!latch_anything())
+		return false;
+	lookup_both(key, &v.view);
+	if (!v.view.active)
+		return false;
+	v.latched = true;
+	ret = refuse(-1, 0, op, &v, 0, saved) < 0;
+	errno = saved;
+	return ret;
+}
+
 /* ---- for the rest of the latch layer (judge.h) ---------------------------- */
 
 void judge_verdict(int fd, uint32_t gen, struct file_key *key, struct verdict *v)

@@ -55,6 +55,9 @@ static inline ssize_t latch_write_result(int fd, enum op op, ssize_t ret)
 	return ret;
 }
 
+/* A sync (or failstop I/O) of key, with no fd to judge (an io_uring
+ * registered file): true when it must fail with EIO; reported as usual. */
+bool latch_key_refused(const struct file_key *key, enum op op);
 /* failstop: true (errno EIO) if I/O on fd must be refused. */
 bool latch_io_refused(int fd, enum op op);
 

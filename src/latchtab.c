@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "latchtime.h"
 
 /*
  * The state word: the slot state in bits 0-7, a version bumped by every
@@ -208,60 +208,17 @@ void latchtab_seq_above(struct latchtab *t, uint64_t seq)
 		raise_seq(&t->hdr->seq, seq);
 }
 
-/*
- * A latch's time, in claim_ns once the record is published: the host's
- * CLOCK_MONOTONIC in microseconds (rounded up: never earlier than the
- * loss), with the boot it was read in, and LATCH_TIME_MARK, which no
- * CLOCK_REALTIME claim time has.  11 bits of boot: two boots that share
- * them make a latch of the earlier one look recent, which fails safe.
- */
-#define LATCH_TIME_MARK (1ull << 63)
-#define LATCH_TIME_BOOT_SHIFT 52
-#define LATCH_TIME_US_MASK ((1ull << LATCH_TIME_BOOT_SHIFT) - 1)
-
-static uint64_t boot_bits(const struct latchtab *t)
-{
-	return (t->boot % 2047 + 1) << LATCH_TIME_BOOT_SHIFT; /* never 0 */
-}
-
-static uint64_t latch_time_now(const struct latchtab *t)
-{
-	int64_t ns = clock_mono_ns() - t->mono_offset;
-
-	if (!t->boot || ns <= 0)
-		return 0; /* unknown */
-	return LATCH_TIME_MARK | boot_bits(t) | (((uint64_t)ns + 999) / 1000 & LATCH_TIME_US_MASK);
-}
-
-/* Raise the record's latch time to now (the latest loss is the one that
- * counts); a time of another boot, or unknown, is replaced. */
+/* The record's latch time (latchtime.h), raised to now: the latest loss is
+ * the one that counts. */
 static void raise_latch_time(const struct latchtab *t, struct latch_record *r)
 {
-	uint64_t now = latch_time_now(t);
-	int64_t cur = __atomic_load_n(&r->claim_ns, __ATOMIC_RELAXED);
-
-	if (!now) {
-		__atomic_store_n(&r->claim_ns, 0, __ATOMIC_RELAXED);
-		return;
-	}
-	while (!(((uint64_t)cur & ~LATCH_TIME_US_MASK) == (now & ~LATCH_TIME_US_MASK) &&
-		 (uint64_t)cur >= now) &&
-	       !__atomic_compare_exchange_n(&r->claim_ns, &cur, (int64_t)now, true,
-					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-		;
+	latchtime_raise(&r->claim_ns, t->boot, t->mono_offset);
 }
 
-/* What a time-stamped fd is compared with (struct latch_view): in this
- * process's monotonic clock. */
 static int64_t latch_time(const struct latchtab *t, const struct latch_record *r)
 {
-	uint64_t v = (uint64_t)__atomic_load_n(&r->claim_ns, __ATOMIC_ACQUIRE);
-
-	if (!(v & LATCH_TIME_MARK) || !t->boot)
-		return INT64_MAX;
-	if ((v & ~LATCH_TIME_MARK & ~LATCH_TIME_US_MASK) != boot_bits(t))
-		return INT64_MIN; /* an earlier boot's: before every fd of this one */
-	return (int64_t)(v & LATCH_TIME_US_MASK) * 1000 + t->mono_offset;
+	return latchtime_read(__atomic_load_n(&r->claim_ns, __ATOMIC_ACQUIRE), t->boot,
+			      t->mono_offset);
 }
 
 /*

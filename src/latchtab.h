@@ -65,10 +65,10 @@ struct latch_record {
 	uint64_t state; /* enum slot_state in the low byte, BUSY owner pid above */
 	/* BUSY: CLOCK_REALTIME when the new record was claimed.  ACTIVE and
 	 * ACKED: the time of its latest latch, for fds dated by the clock
-	 * (fdtable.h), packed with the boot it was read in (latchtab.c);
-	 * a value without LATCH_TIME_MARK (a record being published, or
-	 * written by an older version) is unknown, which counts as later than
-	 * every such fd. */
+	 * (fdtable.h), packed with the boot it was read in (latchtime.h); a
+	 * value of another form (a record being published, or written by an
+	 * older version) is unknown, which counts as later than every such
+	 * fd. */
 	int64_t claim_ns;
 	struct file_key key;
 	uint64_t latch_seq; /* table sequence number when it (last) latched */

@@ -22,6 +22,11 @@ static bool is_ours(const void *fn)
 	return (const char *)fn >= __ehdr_start && (const char *)fn < _end;
 }
 
+bool real_is_ours(const void *addr)
+{
+	return is_ours(addr);
+}
+
 /*
  * Several threads may race to resolve the same symbol: each gets the same
  * answer, so the relaxed store is benign.

@@ -15,11 +15,38 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <signal.h>
 #include <sys/uio.h>
+#include <time.h>
+
+/* The liburing and libaio types, by name only: this library reads their
+ * layouts where it must (ring.h, aio.h), and includes neither header. */
+struct io_uring;
+struct io_uring_cqe;
+struct io_uring_params;
+struct __kernel_timespec;
+struct io_context;
+struct iocb;
+struct io_event;
 
 #define SYM(name, ret, params, fallback, class) \
 	extern ret(*real_##name) params;        \
 	ret fallback params;
+#include "symbols.def"
+#undef SYM
+
+/* The interposed names of the libraries whose headers are not included. */
+#define SYM_PROTO_RING(name, ret, params) ret name params;
+#define SYM_PROTO_RING_SETUP SYM_PROTO_RING
+#define SYM_PROTO_AIO SYM_PROTO_RING
+#define SYM_PROTO_OPEN(name, ret, params)
+#define SYM_PROTO_CLOSE SYM_PROTO_OPEN
+#define SYM_PROTO_DUP SYM_PROTO_OPEN
+#define SYM_PROTO_WRITE SYM_PROTO_OPEN
+#define SYM_PROTO_READ SYM_PROTO_OPEN
+#define SYM_PROTO_SYNC SYM_PROTO_OPEN
+#define SYM_PROTO_OTHER SYM_PROTO_OPEN
+#define SYM(name, ret, params, fallback, class) SYM_PROTO_##class(name, ret, params)
 #include "symbols.def"
 #undef SYM
 
@@ -34,6 +61,8 @@ void *real_resolve(const char *name, void **slot, void *fallback);
  * wrappers the program calls first)?  Two copies are loaded when, say, one
  * is in /etc/ld.so.preload and another in LD_PRELOAD. */
 bool real_first_copy(void);
+/* Is addr (a return address, say) inside this library? */
+bool real_is_ours(const void *addr);
 
 /*
  * REAL(fsync) evaluates to the real fsync, resolving it on first use; never

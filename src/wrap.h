@@ -22,8 +22,20 @@
 #include "gate.h"
 #include "latch.h"
 #include "real.h"
+#include "ring.h"
 
-enum wrap_class { WRAP_OPEN, WRAP_CLOSE, WRAP_DUP, WRAP_WRITE, WRAP_READ, WRAP_SYNC, WRAP_OTHER };
+enum wrap_class {
+	WRAP_OPEN,
+	WRAP_CLOSE,
+	WRAP_DUP,
+	WRAP_WRITE,
+	WRAP_READ,
+	WRAP_SYNC,
+	WRAP_RING,
+	WRAP_RING_SETUP,
+	WRAP_AIO,
+	WRAP_OTHER
+};
 
 #define SYM(name, ret, params, fallback, class) enum { wrap_class_##name = WRAP_##class };
 #include "symbols.def"
@@ -87,6 +99,21 @@ enum wrap_class { WRAP_OPEN, WRAP_CLOSE, WRAP_DUP, WRAP_WRITE, WRAP_READ, WRAP_S
 		if (__builtin_expect(io_gate, 0) && ret_ == 0 && durable)      \
 			gate_synced(fd);                                       \
 		return latch_sync_result(fd, gen_, op, durable, ret_);         \
+	} while (0)
+
+/* RING: a liburing call on ring (ring.h): completions are read before and
+ * after it, and the SQEs it may publish (publishes) before it.  liburing's
+ * calls of its own exported functions pass straight through. */
+#define WRAP_RING(name, ring, publishes, args)                  \
+	do {                                                    \
+		WRAP_CLASS(name, RING);                         \
+		struct ring_call c_;                            \
+		__typeof__(REAL(name) args) ret_;               \
+		if (!ring_call_begin(&c_, (ring), (publishes))) \
+			return REAL(name) args;                 \
+		ret_ = REAL(name) args;                         \
+		ring_call_end(&c_);                             \
+		return ret_;                                    \
 	} while (0)
 
 /*

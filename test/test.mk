@@ -8,7 +8,7 @@ PROBES       := $(TEST_BUILD)/ssprobe $(TEST_BUILD)/ssprobe-lfs $(TEST_BUILD)/ss
 TEST_HELPERS := $(PROBES) $(TEST_BUILD)/libfault.so $(TEST_BUILD)/wrapcheck $(TEST_BUILD)/fdcheck \
                 $(TEST_BUILD)/realcheck $(TEST_BUILD)/forkcheck $(TEST_BUILD)/attachcheck \
                 $(TEST_BUILD)/ctorprobe $(TEST_BUILD)/libctor.so $(BUILD)/ack_example \
-                $(BUILD)/losedata
+                $(BUILD)/losedata $(TEST_BUILD)/uringprobe $(TEST_BUILD)/aioprobe
 UNIT_SRCS    := $(wildcard test/unit/*.c)
 HELPER_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Iinclude -g
 
@@ -43,6 +43,19 @@ $(TEST_BUILD)/attachcheck: test/helpers/attachcheck.c
 $(TEST_BUILD)/forkcheck: test/helpers/forkcheck.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -lpthread
+# The io_uring and libaio programs need liburing-dev and libaio-dev (in
+# CHECK_PKGS); without them the tests that run them say SKIP.
+$(TEST_BUILD)/uringprobe: test/helpers/uringprobe.c | check-deps
+	$(Q)mkdir -p $(dir $@)
+	$(Q)if printf '#include <liburing.h>\n' | $(CC) -E -x c - >/dev/null 2>&1; then \
+		$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -luring && \
+		$(CC) $(HELPER_CFLAGS) -O1 -o $@-static $< -Wl,-Bstatic -luring -Wl,-Bdynamic; \
+	else echo "test: liburing.h not found (liburing-dev): the io_uring tests will be skipped"; fi
+$(TEST_BUILD)/aioprobe: test/helpers/aioprobe.c | check-deps
+	$(Q)mkdir -p $(dir $@)
+	$(Q)if printf '#include <libaio.h>\n' | $(CC) -E -x c - >/dev/null 2>&1; then \
+		$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -laio; \
+	else echo "test: libaio.h not found (libaio-dev): the libaio tests will be skipped"; fi
 $(BUILD)/ack_example: examples/ack_example.c include/stickysync.h
 	$(Q)$(CC) $(HELPER_CFLAGS) -o $@ $<
 $(TEST_BUILD)/libctor.so: test/helpers/ctorlib.c

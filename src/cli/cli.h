@@ -8,6 +8,7 @@
  *   coverage.c    whether a program can be covered by a preload at all
  *   records.c     reading the latch table, and printing it as text or JSON
  *   status.c      `status`, `ack`, `prune`
+ *   rings.c       processes whose io_uring rings the library cannot follow
  *
  * The command reads and writes the same latch table as the library, through
  * the same state and latchtab modules; it never parses the file itself.
@@ -91,6 +92,10 @@ struct attr_found {
 /* The records, then "on_file": what the files' attributes say. */
 void records_print_json_paths(FILE *f, const struct rec_list *l, const struct attr_found *af,
 			      size_t naf, const char *state_dir);
+
+/* rings.c: warn about each process under the library whose io_uring rings
+ * it cannot follow; their number. */
+int rings_report_unseen(void);
 
 /* coverage.c: warn (one line each) when a preload cannot reach CMD. */
 void coverage_check(const char *cmd);

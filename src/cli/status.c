@@ -181,6 +181,7 @@ int cmd_status(int argc, char **argv)
 	ret = collect(&st, o.all ? NULL : is_active, NULL, &l) == 0 ? 0 : EXIT_FAILED;
 	if (ret == 0)
 		print_status(&o, &l, dir);
+	rings_report_unseen();
 	records_free(&l);
 	return done_with_table(&st, ret);
 }

@@ -22,12 +22,12 @@ CLI ?= $(BUILD)/stickysync
 
 # Debian packages providing the fixture's and the scenarios' tools.
 RF_PKGS := util-linux procps e2fsprogs xfsprogs btrfs-progs attr qemu-utils sqlite3 redis-server \
-	lmdb-utils liblmdb-dev python3-lmdb postgresql
+	lmdb-utils liblmdb-dev python3-lmdb postgresql liburing-dev qemu-system-x86 busybox-static
 
 RF_SRC := test/realfaults
 RF_OUT := $(BUILD)/realfaults
 RF_PROGRAMS := seed fds sync487 dsync msync syncfs ack rf_op lmdb
-RF_BINS := $(addprefix $(RF_OUT)/,$(RF_PROGRAMS))
+RF_BINS := $(addprefix $(RF_OUT)/,$(RF_PROGRAMS)) $(RF_OUT)/uringprobe $(RF_OUT)/guest/init
 # The programs reach the public API through include/stickysync.h, which
 # resolves it with dlsym: nothing of the shim is linked in, so the same
 # binaries run with and without it.
@@ -72,6 +72,26 @@ $(RF_OUT)/lmdb: $(RF_SRC)/lmdb.c $(RF_OUT)/rf.o $(RF_SRC)/rf.h | realfaults-deps
 	else \
 		echo "realfaults: lmdb.h not found (liblmdb-dev): the lmdb scenario will be skipped"; \
 	fi
+
+# The io_uring program (test/helpers) needs liburing-dev, looked for as for
+# LMDB: without it the uring scenario says SKIP.
+$(RF_OUT)/uringprobe: test/helpers/uringprobe.c | realfaults-deps
+	$(RF_Q)mkdir -p $(RF_OUT)
+	$(RF_Q)if printf '#include <liburing.h>\n' | $(CC) -E -x c - >/dev/null 2>&1; then \
+		$(if $(V),,printf '  %-6s %s\n' CC $<;) \
+		$(CC) $(RF_CFLAGS) -o $@ $< -luring; \
+	else \
+		echo "realfaults: liburing.h not found (liburing-dev): the uring scenario will be skipped"; \
+	fi
+
+# The qemu-guest scenario's init (static: it is the guest's only program).
+# Its kernel and initramfs are made when the scenario first runs
+# (guest/make-guest.sh).
+$(RF_OUT)/guest/init: $(RF_SRC)/guest/init.c
+	$(call rf_say,CC,$<)
+	$(RF_Q)mkdir -p $(dir $@)
+	$(RF_Q)$(CC) $(CFLAGS) -std=gnu11 -static -o $@ $< || \
+		echo "realfaults: no static libc: the qemu-guest scenario will be skipped"
 
 realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI)
 	$(RF_Q)$(RF_RUN) --doc docs/REALFAULTS.md

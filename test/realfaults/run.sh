@@ -609,6 +609,135 @@ scenario_qemu() {
 	check B-lost "$([ "$rc" != 0 ]; echo $?)" "B at 32 MiB is not on the storage"
 }
 
+# io_uring through liburing (uringprobe): 1 MiB of A synced, 64 MiB of B,
+# then syncs submitted on the ring, retried in the same process; a libc
+# fsync of the same file in another process; the operator heals and
+# acknowledges; a new ring's fsync.  obs keys are STEP.N.OP.
+declare -A RING_RESULT
+ring_run() {
+	local step=$1 f=$2 name eq res err n=0
+	shift 2
+	while read -r name eq res err; do
+		[ "$eq" = = ] || continue
+		n=$((n + 1))
+		[ "$res" -lt 0 ] && res=$err
+		RING_RESULT[$step.$n.$name]=$res
+		obs "$step.$n.$name" "$res"
+	done < <(rf_env timeout 120 "$BIN/uringprobe" "$f" "$@" 2>>"$WORK/uring.err")
+}
+
+scenario_uring() {
+	local f=$MNT/ring.data holder
+	: >"$WORK/uring.err"
+	ring_run ring "$f" fill:1:A fsync fill:64:B fsync fsync fdatasync
+	check ring.4.fsync "$([ "${RING_RESULT[ring.4.fsync]}" != 0 ]; echo $?)" "the first ring fsync after B fails"
+	if is_sticky; then
+		check ring.5.fsync "$([ "${RING_RESULT[ring.5.fsync]}" = EIO ]; echo $?)" "the retried ring fsync returns EIO"
+		check ring.6.fdatasync "$([ "${RING_RESULT[ring.6.fdatasync]}" = EIO ]; echo $?)" "a ring fdatasync returns EIO"
+	else
+		check ring.5.fsync "$([ "${RING_RESULT[ring.5.fsync]}" = 0 ]; echo $?)" "Linux: the retried ring fsync succeeds"
+	fi
+	exec {holder}<"$f"
+	rf_env timeout 60 "$BIN/rf_op" "$MODE" fsync other-process.fsync "$f" any EIO 2>>"$WORK/uring.err"
+	fixture_heal "$MNT" 700
+	ack_paths "$f"
+	ring_run after-ack "$f" fsync
+	is_sticky && check after-ack.1.fsync "$([ "${RING_RESULT[after-ack.1.fsync]}" = 0 ]; echo $?)" \
+		"a ring fsync succeeds after the acknowledgment"
+	exec {holder}<&-
+	cat "$WORK/uring.err" >&2
+	report_check "$WORK/uring.err" report "uringprobe[" "fsync(fd " "$f" ENOSPC
+}
+
+# qemu-io with aio=io_uring: QEMU submits its flushes as IORING_OP_FSYNC
+# (its own latch after a failed flush covers only the thread-pool path).
+# Flush results are read from QEMU's trace of the ring's completions.
+errname() {
+	case $1 in
+	0) echo 0 ;; -5) echo EIO ;; -28) echo ENOSPC ;; -122) echo EDQUOT ;; *) echo "$1" ;;
+	esac
+}
+
+scenario_qemu-uring() {
+	local img=$MNT/disk.raw err=$WORK/qemu-uring.err n=0 ret rc
+	declare -A flush
+	rf_env timeout 30 qemu-img create -q -f raw "$img" 128M
+	check create $? "qemu-img create"
+	printf 'write -q -P 0x42 0 64M\nflush\nflush\nflush\n' |
+		rf_env timeout 60 qemu-io -f raw -t writeback -i io_uring -T luring_process_completion "$img" \
+			>/dev/null 2>"$err"
+	rc=$?
+	# The first completion is the write; then one per flush that reached
+	# the kernel (QEMU skips a flush when nothing was written since one
+	# that succeeded), and the flush at close.
+	for ret in $(sed -n 's/.*luring_process_completion .* ret \(-\{0,1\}[0-9]*\)$/\1/p' "$err" | tail -n +2); do
+		n=$((n + 1))
+		flush[$n]=$(errname "$ret")
+		obs "flush$n" "${flush[$n]}"
+	done
+	obs exit "$rc"
+	if [ "$n" = 0 ]; then
+		printf 'check flushes skip qemu-io printed no luring_process_completion trace (no io_uring or trace support)\n'
+		return 0
+	fi
+	check flush1 "$([ "${flush[1]}" != 0 ]; echo $?)" "the first flush after 64 MiB of B fails"
+	if is_sticky; then
+		check flush2 "$([ "${flush[2]:-}" = EIO ]; echo $?)" "the second flush returns EIO"
+	else
+		check flush2 "$([ "${flush[2]:-}" = 0 ]; echo $?)" "Linux: the second flush succeeds"
+	fi
+	grep -v luring_ "$err" >&2
+	report_check "$err" report "qemu-io[" "fdatasync(fd " "$img" ENOSPC
+	drop_caches
+	rf_env timeout 60 qemu-io -f raw -c "read -q -P 0x42 32M 1M" "$img" >/dev/null 2>&1
+	rc=$?; obs B-at-32M-after-drop "$([ "$rc" = 0 ] && echo intact || echo lost)"
+}
+
+# A real guest: qemu-system-x86_64 (TCG) boots a Debian kernel and a
+# minimal initramfs whose /init (guest/init.c) writes to the virtio disk, a
+# raw image on the thin filesystem, and fsyncs: 1 MiB of A, 64 MiB of B
+# (its flush fails: the pool is full), then 4 KiB of C twice.  werror=report
+# hands the host's error to the guest instead of pausing the VM.  With
+# aio=io_uring QEMU flushes through the ring; with aio=threads through
+# fdatasync in its thread pool, where its own latch fails later flushes.
+GUEST=$BIN/guest
+guest_ready() {
+	[ -x "$GUEST/init" ] || { echo "$GUEST/init not built (no static libc)"; return 1; }
+	"$HERE/guest/make-guest.sh" "$GUEST" "$GUEST/init" | tail -1
+	[ "${PIPESTATUS[0]}" = 0 ]
+}
+
+scenario_qemu_guest() {
+	local aio=$1 img=$MNT/guest.raw out=$WORK/guest.out err=$WORK/guest.err step res
+	declare -A got
+	rf_env timeout 30 qemu-img create -q -f raw "$img" 128M
+	check create $? "qemu-img create"
+	rf_env timeout 600 qemu-system-x86_64 -machine pc,accel=tcg -m 256 -nographic -no-reboot \
+		-net none -kernel "$GUEST/vmlinuz" -initrd "$GUEST/initrd.gz" \
+		-append "console=ttyS0 panic=-1 quiet mods=$(cat "$GUEST/mods")" \
+		-drive "file=$img,format=raw,if=virtio,cache=writeback,aio=$aio,werror=report,rerror=report" \
+		</dev/null >"$out" 2>"$err"
+	obs qemu-exit $?
+	while read -r _ step res; do
+		got[$step]=$res
+		obs "$step" "$res"
+	done < <(tr -d '\r' <"$out" | grep -o 'guest [a-zA-Z+-]* [A-Z0-9]*$')
+	check booted "$(grep -q 'guest done' "$out"; echo $?)" "the guest ran its steps and powered off"
+	check write-A+fsync "$([ "${got[write-A+fsync]:-}" = 0 ]; echo $?)" "the first fsync succeeds"
+	check write-B+fsync "$([ "${got[write-B+fsync]:-0}" != 0 ]; echo $?)" "the guest's fsync after 64 MiB of B fails"
+	if is_sticky || [ "$aio" = threads ]; then
+		check write-C+fsync "$([ "${got[write-C+fsync]:-}" = EIO ]; echo $?)" "the guest's next fsync fails"
+		check write-C+fsync-again "$([ "${got[write-C+fsync-again]:-}" = EIO ]; echo $?)" "and the one after"
+	else
+		check write-C+fsync "$([ "${got[write-C+fsync]:-}" = 0 ]; echo $?)" \
+			"Linux, aio=io_uring: the guest is told its next write is safe"
+	fi
+	cat "$err" >&2
+	report_check "$err" report "fdatasync(" "$img" ENOSPC
+}
+scenario_qemu-guest-uring() { scenario_qemu_guest io_uring; }
+scenario_qemu-guest-threads() { scenario_qemu_guest threads; }
+
 # With no fault the shim must be invisible: the same qemu-io and qemu-img
 # session gives byte-identical output with and without it (timing figures
 # removed).  Runs on a healthy fixture (backing store larger than the image).
@@ -909,7 +1038,9 @@ run_one() {
 # Filesystems a scenario is limited to (default: every one of --fs); the
 # reasons are in docs/REALFAULTS.md.
 declare -A ONLY_ON=(
-	[policies]="ext4 xfs" [remount]="ext4 xfs" [lmdb]=ext4 [postgres-retry]=ext4 [postgres-panic]=ext4
+	[policies]="ext4 xfs" [remount]="ext4 xfs" [uring]="ext4 xfs" [qemu-uring]="ext4 xfs"
+	[qemu-guest-uring]=ext4 [qemu-guest-threads]=ext4 [lmdb]=ext4 [postgres-retry]=ext4
+	[postgres-panic]=ext4
 )
 
 run_scenario() {
@@ -1008,6 +1139,22 @@ main() {
 	run_program_scenario sqlite-delete sqlite3
 	run_program_scenario qemu qemu-img qemu-io
 	run_program_scenario qemu-nofault qemu-img qemu-io
+	if [ -x "$BIN/uringprobe" ]; then
+		run_scenario uring
+	elif wanted uring; then
+		skip_scenario uring "$BIN/uringprobe not built (liburing.h missing: liburing-dev)"
+	fi
+	run_program_scenario qemu-uring qemu-img qemu-io
+	for sc in qemu-guest-uring qemu-guest-threads; do
+		wanted "$sc" || continue
+		if ! command -v qemu-system-x86_64 >/dev/null; then
+			skip_scenario "$sc" "qemu-system-x86_64 not installed (qemu-system-x86)"
+		elif ! reason=$(guest_ready); then
+			skip_scenario "$sc" "$reason"
+		else
+			run_scenario "$sc"
+		fi
+	done
 	run_program_scenario redis redis-server redis-cli redis-check-aof
 	if [ -x "$BIN/lmdb" ]; then
 		run_program_scenario lmdb mdb_stat

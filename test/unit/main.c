@@ -38,6 +38,8 @@ int main(void)
 	srunner_add_suite(sr, log_suite());
 	srunner_add_suite(sr, latch_suite());
 	srunner_add_suite(sr, attr_suite());
+	srunner_add_suite(sr, ring_suite());
+	srunner_add_suite(sr, aio_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -15,6 +15,8 @@ Suite *state_suite(void);
 Suite *log_suite(void);
 Suite *latch_suite(void);
 Suite *attr_suite(void);
+Suite *ring_suite(void);
+Suite *aio_suite(void);
 
 /* A fresh private folder for a test; removed by the caller with rm_tree. */
 void make_tmpdir(char *buf, size_t size);
