@@ -48,7 +48,8 @@ CORE_SRCS := src/identity.c src/latchtab.c src/fdtable.c src/config.c src/log.c 
 WRAP_SRCS := src/real.c src/fallback.c src/wrap_open.c src/wrap_fd.c src/wrap_write.c src/wrap_sync.c \
              src/wrap_process.c \
              src/api.c
-CLI_SRCS  := src/cli/stickysync.c src/cli/run.c src/cli/coverage.c src/cli/records.c src/cli/status.c
+CLI_SRCS  := src/cli/stickysync.c src/cli/run.c src/cli/coverage.c src/cli/records.c src/cli/status.c \
+             src/cli/supervise.c src/cli/supervise_sync.c
 
 CORE_OBJS := $(CORE_SRCS:src/%.c=$(BUILD)/obj/%.o)
 WRAP_OBJS := $(WRAP_SRCS:src/%.c=$(BUILD)/obj/%.o)

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Copyright (C) 2026 The stickysync authors */
+/*
+ * syncseq: the syncs of the supervisor's tests, in a program the library
+ * cannot reach (built -static).  Each result is one line, "WHAT ok" or
+ * "WHAT ERRNO-NAME".
+ *
+ *   syncseq seq FILE MIB     write MIB MiB (0: 4 KiB), then sync it every way:
+ *                            fsync, fsync again, fdatasync, sync_file_range,
+ *                            msync, fsync on a new fd, fsync in a forked child
+ *   syncseq one FILE         open, write 4 KiB, fsync
+ *   syncseq signals FILE N   N fsyncs under a 50 us SIGALRM timer without
+ *                            SA_RESTART: "eintr N failed N"
+ *   syncseq loop FILE        fsync every 10 ms until killed ("fsync ok" each)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void say(const char *what, int ret)
+{
+	printf("%s %s\n", what, ret == 0 ? "ok" : strerrorname_np(errno));
+	fflush(stdout);
+}
+
+static int open_file(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT, 0644);
+
+	if (fd < 0) {
+		perror(path);
+		exit(2);
+	}
+	return fd;
+}
+
+static void write_mib(int fd, long mib)
+{
+	static char buf[1 << 20];
+	long n = mib > 0 ? mib : 1;
+
+	memset(buf, 'B', sizeof(buf));
+	for (long i = 0; i < n; i++)
+		if (write(fd, buf, mib > 0 ? sizeof(buf) : 4096) < 0) {
+			say("write", -1);
+			return;
+		}
+}
+
+static int seq(const char *path, long mib)
+{
+	int fd = open_file(path), fd2, status;
+	char *map;
+	pid_t pid;
+
+	write_mib(fd, mib);
+	say("fsync", fsync(fd));
+	say("fsync-again", fsync(fd));
+	say("fdatasync", fdatasync(fd));
+	say("sync_file_range", sync_file_range(fd, 0, 0,
+					       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+						   SYNC_FILE_RANGE_WAIT_AFTER));
+	map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map != MAP_FAILED) {
+		map[0] = 'M';
+		say("msync", msync(map, 4096, MS_SYNC));
+		munmap(map, 4096);
+	}
+	fd2 = open_file(path);
+	say("new-fd-fsync", fsync(fd2));
+	close(fd2);
+	pid = fork();
+	if (pid == 0) {
+		say("child-fsync", fsync(fd));
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	return 0;
+}
+
+static int one(const char *path)
+{
+	int fd = open_file(path);
+
+	write_mib(fd, 0);
+	say("fsync", fsync(fd));
+	return 0;
+}
+
+static void tick(int sig)
+{
+	(void)sig;
+}
+
+static int signals(const char *path, long n)
+{
+	struct sigaction sa = {.sa_handler = tick}; /* no SA_RESTART */
+	struct itimerval it = {{0, 50}, {0, 50}};
+	int fd = open_file(path);
+	long eintr = 0, failed = 0;
+
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (long i = 0; i < n; i++) {
+		if (write(fd, "x", 1) < 0)
+			continue;
+		if (fsync(fd) == 0)
+			continue;
+		if (errno == EINTR)
+			eintr++;
+		else
+			failed++;
+	}
+	printf("eintr %ld failed %ld\n", eintr, failed);
+	return 0;
+}
+
+static int loop(const char *path)
+{
+	struct timespec ms10 = {0, 10000000};
+	int fd = open_file(path);
+
+	for (;;) {
+		say("fsync", fsync(fd));
+		nanosleep(&ms10, NULL);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 4 && strcmp(argv[1], "seq") == 0)
+		return seq(argv[2], atol(argv[3]));
+	if (argc == 3 && strcmp(argv[1], "one") == 0)
+		return one(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "signals") == 0)
+		return signals(argv[2], atol(argv[3]));
+	if (argc == 3 && strcmp(argv[1], "loop") == 0)
+		return loop(argv[2]);
+	fprintf(stderr, "usage: syncseq seq FILE MIB | one FILE | signals FILE N | loop FILE\n");
+	return 2;
+}
