@@ -8,7 +8,7 @@ PROBES       := $(TEST_BUILD)/ssprobe $(TEST_BUILD)/ssprobe-lfs $(TEST_BUILD)/ss
 TEST_HELPERS := $(PROBES) $(TEST_BUILD)/libfault.so $(TEST_BUILD)/wrapcheck $(TEST_BUILD)/fdcheck \
                 $(TEST_BUILD)/realcheck $(TEST_BUILD)/forkcheck \
                 $(TEST_BUILD)/ctorprobe $(TEST_BUILD)/libctor.so $(BUILD)/ack_example \
-                $(BUILD)/losedata
+                $(BUILD)/losedata $(TEST_BUILD)/syncseq
 UNIT_SRCS    := $(wildcard test/unit/*.c)
 HELPER_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Iinclude -g
 
@@ -40,6 +40,10 @@ $(TEST_BUILD)/realcheck: test/helpers/realcheck.c src/real.c src/fallback.c src/
 $(TEST_BUILD)/forkcheck: test/helpers/forkcheck.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -lpthread
+# Statically linked: a program the library cannot reach (the supervisor's).
+$(TEST_BUILD)/syncseq: test/helpers/syncseq.c
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(HELPER_CFLAGS) -O1 -static -o $@ $<
 $(BUILD)/ack_example: examples/ack_example.c include/stickysync.h
 	$(Q)$(CC) $(HELPER_CFLAGS) -o $@ $<
 $(TEST_BUILD)/libctor.so: test/helpers/ctorlib.c

@@ -417,6 +417,7 @@ static void *worker(void *arg)
 
 static bool start_workers(int listener)
 {
+
 	pthread_attr_t attr;
 	pthread_t th;
 	int started = 0;
@@ -430,11 +431,15 @@ static bool start_workers(int listener)
 	return started > 0;
 }
 
+/* The supervisor of the tree this one runs in, or 0 (before ours is
+ * announced in the environment). */
+static pid_t outer_supervisor;
+
 static void explain_no_listener(const char *cmd, int err)
 {
-	pid_t outer;
+	pid_t outer = outer_supervisor;
 
-	if (err == EBUSY && supervise_already(&outer))
+	if (err == EBUSY && outer > 0)
 		cli_error(
 		    "%s cannot be supervised: it already runs under the stickysync supervisor "
 		    "of pid %d, and a process tree has one seccomp listener at most",
@@ -530,6 +535,8 @@ int supervise_run(const struct supervise_launch *l, char *how, size_t size)
 	char self_str[16];
 
 	how[0] = '\0';
+	if (!supervise_already(&outer_supervisor))
+		outer_supervisor = 0;
 	config_load(&opt, env_lookup, geteuid() == 0);
 	if (!sv_setup(&opt))
 		return EXIT_USAGE;

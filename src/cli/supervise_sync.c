@@ -77,7 +77,7 @@ static bool no_new_privs;
 
 /* Counts for STICKYSYNC_SUPERVISE_STATS. */
 static struct {
-	unsigned long notified, latched, refused, continued, gone;
+	unsigned long notified, latched, refused, library, continued, gone;
 } stats;
 
 static void count(unsigned long *c)
@@ -730,6 +730,14 @@ static bool reply_continue(struct seccomp_notif_resp *resp)
 	return true;
 }
 
+/* The caller has libstickysync.so: its wrapper judges the result. */
+static bool library_judges(struct seccomp_notif_resp *resp)
+{
+	count(&stats.library);
+	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	return true;
+}
+
 /* pidfd_getfd was refused (a non-dumpable target, Yama): said once. */
 static void warn_unreachable(const struct target *t, int err)
 {
@@ -753,7 +761,7 @@ static bool handle_fd_sync(int listener, const struct seccomp_notif *req,
 	if (!t)
 		return count(&stats.gone), false;
 	if (t->preloaded && target_alive(t))
-		return reply_continue(resp); /* the library judges it */
+		return library_judges(resp);
 	dup = target_fd(listener, req, &t, fd);
 	if (dup < 0) {
 		if (errno == ESRCH)
@@ -767,7 +775,7 @@ static bool handle_fd_sync(int listener, const struct seccomp_notif *req,
 	}
 	if (t->preloaded) { /* its id came back in another process */
 		close(dup);
-		return reply_continue(resp);
+		return library_judges(resp);
 	}
 	if (inject_active())
 		fd_path_of(dup, path, sizeof(path));
@@ -848,7 +856,9 @@ static bool handle_msync(int listener, const struct seccomp_notif *req,
 		return reply_continue(resp);
 	if (!(t = target_get(listener, req)))
 		return count(&stats.gone), false;
-	if (t->preloaded || (fd = open_mapping(t->tid, (unsigned long)req->data.args[0])) < 0)
+	if (t->preloaded)
+		return library_judges(resp);
+	if ((fd = open_mapping(t->tid, (unsigned long)req->data.args[0])) < 0)
 		return reply_continue(resp);
 	fd_path_of(fd, path, sizeof(path));
 	if (fdatasync(fd) != 0 && !record_not_applicable(errno)) {
@@ -1057,6 +1067,7 @@ void sv_finish(void)
 		return;
 	fprintf(stderr,
 		"stickysync: supervisor: %lu notifications, %lu latched, %lu refused, "
-		"%lu let through, %lu callers gone\n",
-		stats.notified, stats.latched, stats.refused, stats.continued, stats.gone);
+		"%lu judged by the library, %lu let through, %lu callers gone\n",
+		stats.notified, stats.latched, stats.refused, stats.library, stats.continued,
+		stats.gone);
 }

@@ -9,12 +9,17 @@
  *                            fsync, fsync again, fdatasync, sync_file_range,
  *                            msync, fsync on a new fd, fsync in a forked child
  *   syncseq one FILE         open, write 4 KiB, fsync
- *   syncseq signals FILE N   N fsyncs under a 50 us SIGALRM timer without
- *                            SA_RESTART: "eintr N failed N"
+ *   syncseq signals FILE N [restart]
+ *                            N fsyncs under a 50 us SIGALRM timer, its handler
+ *                            without SA_RESTART (or with): "eintr N failed N"
  *   syncseq loop FILE        fsync every 10 ms until killed ("fsync ok" each)
+ *   syncseq uring            io_uring_setup: "io_uring_setup ok" or its errno
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/io_uring.h>
+#include <stdbool.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -101,9 +106,9 @@ static void tick(int sig)
 	(void)sig;
 }
 
-static int signals(const char *path, long n)
+static int signals(const char *path, long n, bool restart)
 {
-	struct sigaction sa = {.sa_handler = tick}; /* no SA_RESTART */
+	struct sigaction sa = {.sa_handler = tick, .sa_flags = restart ? SA_RESTART : 0};
 	struct itimerval it = {{0, 50}, {0, 50}};
 	int fd = open_file(path);
 	long eintr = 0, failed = 0;
@@ -124,7 +129,7 @@ static int signals(const char *path, long n)
 	return 0;
 }
 
-static int loop(const char *path)
+static __attribute__((noreturn)) void loop(const char *path)
 {
 	struct timespec ms10 = {0, 10000000};
 	int fd = open_file(path);
@@ -135,6 +140,17 @@ static int loop(const char *path)
 	}
 }
 
+static int uring(void)
+{
+	struct io_uring_params p;
+	int fd;
+
+	memset(&p, 0, sizeof(p));
+	fd = (int)syscall(__NR_io_uring_setup, 4, &p);
+	say("io_uring_setup", fd < 0 ? -1 : 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -142,10 +158,15 @@ int main(int argc, char **argv)
 		return seq(argv[2], atol(argv[3]));
 	if (argc == 3 && strcmp(argv[1], "one") == 0)
 		return one(argv[2]);
-	if (argc == 4 && strcmp(argv[1], "signals") == 0)
-		return signals(argv[2], atol(argv[3]));
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "signals") == 0)
+		return signals(argv[2], atol(argv[3]),
+			       argc == 5 && strcmp(argv[4], "restart") == 0);
+	if (argc == 2 && strcmp(argv[1], "uring") == 0)
+		return uring();
 	if (argc == 3 && strcmp(argv[1], "loop") == 0)
-		return loop(argv[2]);
-	fprintf(stderr, "usage: syncseq seq FILE MIB | one FILE | signals FILE N | loop FILE\n");
+		loop(argv[2]);
+	fprintf(stderr,
+		"usage: syncseq seq FILE MIB | one FILE | signals FILE N [restart] | loop FILE | "
+		"uring\n");
 	return 2;
 }

@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# The supervisor: stickysync run covers programs the library cannot reach
+# (statically linked, Go) by trapping their syncs with seccomp.  Faults come
+# from the injector (--inject); test/realfaults has the real ones.
+. test/integration/lib.sh
+. test/integration/cli_lib.sh
+
+SEQ="$TOP/$BUILD/test/syncseq"
+GOSYNC="$TOP/$BUILD/test/gosync"
+
+# The kernel must offer seccomp user notification and pidfd_getfd (5.6).
+supervisor_works() {
+	[ -x "$SEQ" ] || skip "no $SEQ (make test-helpers)"
+	cli run --supervise --log off --state off -- "$SEQ" one "$T/probe" >/dev/null 2>"$T/.sv" ||
+		skip "the supervisor cannot run here: $(head -n1 "$T/.sv")"
+}
+
+# The Go program, built once per build folder with Debian's golang-go.
+need_go() {
+	command -v go >/dev/null || skip "no Go compiler (golang-go)"
+	if [ ! -x "$GOSYNC" ] || [ test/helpers/gosync/main.go -nt "$GOSYNC" ]; then
+		mkdir -p "$TOP/$BUILD/test/gocache"
+		(cd test/helpers/gosync && HOME="$TOP/$BUILD/test/gocache" \
+			GOCACHE="$TOP/$BUILD/test/gocache" GOFLAGS=-mod=mod CGO_ENABLED=0 \
+			go build -o "$GOSYNC" main.go) >"$T/go.log" 2>&1 ||
+			skip "go build failed: $(head -n1 "$T/go.log")"
+	fi
+}
+
+failed_line() { # PROG OP FD FILE ERRNO
+	echo "stickysync: $1\[[0-9]+\]: $2\(fd $3, $4\) failed: $5 "
+}
+
+# ---- static C -----------------------------------------------------------------
+
+test_static_program_is_supervised_and_every_later_sync_fails() {
+	supervisor_works
+	runc cli run --inject "op=fsync,path=$T/data,nth=1" -- "$SEQ" seq "$T/data" 0
+	expect_eq "$rc" 0
+	expect_eq "$out" "fsync EIO
+fsync-again EIO
+fdatasync EIO
+sync_file_range EIO
+msync EIO
+new-fd-fsync EIO
+child-fsync EIO"
+	expect_no_grep "$err" "statically linked"
+	expect_grep "$err" "$(failed_line syncseq fsync 3 "$T/data" EIO)"
+	# as the library reports: once for the fd that saw it, once for a new fd
+	expect_grep "$err" "fsync\(fd 3, $T/data\) returns EIO: .*this fd saw the loss and stays latched until closed"
+	expect_grep "$err" "fsync\(fd 4, $T/data\) returns EIO: .*acknowledge on a fresh fd or with \`stickysync ack\`"
+	expect_eq "$(grep -c 'failed:' <<<"$err")" 1 "one failure reported"
+}
+
+# The control: without the supervisor, the static program is not covered
+# at all (the injector is never reached either).
+test_no_supervise_leaves_a_static_program_uncovered() {
+	[ -x "$SEQ" ] || skip "no $SEQ"
+	runc cli run --no-supervise --inject "op=fsync,path=$T/data,nth=1" -- "$SEQ" seq "$T/data" 0
+	expect_grep "$out" "^fsync-again ok$"
+	expect_grep "$err" "warning: $SEQ is statically linked"
+}
+
+test_status_lists_the_latch_and_ack_frees_a_fresh_fd() {
+	supervisor_works
+	cli run --log off --inject "op=fsync,path=$T/data,nth=1" -- "$SEQ" seq "$T/data" 0 >/dev/null
+	runc cli status
+	expect_grep "$out" "^latched +EIO +fsync .* syncseq +$T/data$"
+	runc cli run --log off -- "$SEQ" one "$T/data"
+	expect_eq "$out" "fsync EIO" "a fresh fd before the ack"
+	cli ack "$T/data" >/dev/null
+	runc cli run -- "$SEQ" one "$T/data"
+	expect_eq "$out" "fsync ok" "a fresh fd after the ack"
+	expect_eq "$err" ""
+}
+
+# A latch made under the supervisor holds for programs under the library,
+# and the other way round: one table.
+test_the_library_and_the_supervisor_share_the_table() {
+	supervisor_works
+	cli run --log off --inject "op=fsync,path=$T/a,nth=1" -- "$SEQ" one "$T/a" >/dev/null
+	runc shim_only "$PROBE" open h1 "$T/a" rw fsync h1
+	expect_grep "$out" "fsync h1 = -1 EIO"
+	latch "$T/b"
+	runc cli run -- "$SEQ" one "$T/b"
+	expect_eq "$out" "fsync EIO"
+}
+
+# ---- Go -------------------------------------------------------------------------
+
+test_go_program_is_supervised_goroutines_children_and_reopens_fail() {
+	supervisor_works
+	need_go
+	runc cli run --inject "op=fsync,path=$T/data,nth=1" -- "$GOSYNC" seq "$T/data" 0
+	expect_eq "$rc" 0
+	expect_eq "$out" "sync EIO
+sync-again EIO
+goroutines 8/8 EIO
+reopened-sync EIO
+child-sync EIO"
+	expect_no_grep "$err" "is a Go program"
+	expect_grep "$err" "$(failed_line gosync fsync 3 "$T/data" EIO)"
+	runc cli status
+	expect_grep "$out" "^latched +EIO +fsync .* gosync +$T/data$"
+	cli ack "$T/data" >/dev/null
+	runc cli run -- "$GOSYNC" one "$T/data"
+	expect_eq "$out" "sync ok" "a fresh fd after the ack"
+}
+
+test_go_program_without_supervisor_retries_to_success() {
+	need_go
+	runc cli run --no-supervise --inject "op=fsync,path=$T/data,nth=1" -- "$GOSYNC" one "$T/data"
+	expect_eq "$out" "sync ok" "the injector never reaches Go through the library"
+	expect_grep "$err" "is a Go program"
+}
+
+# ---- policies, log, --fail-on-latch ----------------------------------------------
+
+test_observe_policy_changes_no_result() {
+	supervisor_works
+	runc cli run --policy observe --inject "op=fsync,path=$T/data,nth=1" -- "$SEQ" seq "$T/data" 0
+	expect_grep "$out" "^fsync EIO$"
+	expect_grep "$out" "^fsync-again ok$"
+	expect_grep "$out" "^new-fd-fsync ok$"
+	expect_grep "$err" "new-fd|fsync\(fd 4, $T/data\) succeeded after an earlier failure"
+}
+
+test_abort_policy_aborts_the_target() {
+	supervisor_works
+	runc cli run --policy abort --inject "op=fsync,path=$T/data,nth=1" -- "$SEQ" seq "$T/data" 0
+	expect_eq "$rc" 134 "killed by SIGABRT"
+	expect_grep "$err" "failed: EIO .*; aborting"
+}
+
+test_log_file_gets_the_reports() {
+	supervisor_works
+	runc cli run --log "$T/log" --inject "op=fsync,path=$T/data,nth=1" -- "$SEQ" seq "$T/data" 0
+	expect_eq "$err" ""
+	expect_grep "$(cat "$T/log")" "$(failed_line syncseq fsync 3 "$T/data" EIO)"
+}
+
+test_fail_on_latch_sees_supervised_latches() {
+	supervisor_works
+	runc cli run --fail-on-latch --state off --inject "op=fsync,path=$T/data,nth=1" -- \
+		"$SEQ" one "$T/data"
+	expect_eq "$rc" 74
+	expect_grep "$err" "1 file latched while $SEQ ran"
+}
+
+test_an_injector_rule_that_never_fires_is_named() {
+	supervisor_works
+	runc cli run --inject "op=fdatasync,path=$T/data" -- "$SEQ" one "$T/data"
+	expect_eq "$out" "fsync ok"
+	expect_grep "$err" "rule 1 \(op=fdatasync,path=$T/data\) never fired; matching paths saw fsync x1"
+}
+
+test_lose_rules_are_refused_under_the_supervisor() {
+	supervisor_works
+	runc cli run --inject "op=fsync,path=$T/data,lose=old" -- "$SEQ" one "$T/data"
+	expect_eq "$rc" 2
+	expect_grep "$err" "lose= needs the writes since the last sync"
+	expect_eq "$out" "" "nothing ran"
+}
+
+# ---- the tree ----------------------------------------------------------------------
+
+# A dynamic shell starting the static program, on a latched file: the
+# probe's syncs are judged by the library (let through by the supervisor),
+# the static program's by the supervisor, and no call by both: a call judged
+# twice would be refused twice, or its EIO taken for a new failure.
+test_mixed_tree_each_call_judged_once() {
+	supervisor_works
+	latch "$T/data"
+	STICKYSYNC_SUPERVISE_STATS=1 runc cli run --supervise -- \
+		sh -c "'$PROBE' open h1 '$T/data' rw fsync h1 fsync h1 close h1; '$SEQ' one '$T/data'"
+	expect_grep "$out" "fsync h1 = -1 EIO"
+	expect_grep "$out" "^fsync EIO$"
+	expect_no_grep "$err" "failed:"
+	expect_eq "$(grep -c "ssprobe\[[0-9]*\]: fsync(fd 3, $T/data) returns EIO" <<<"$err")" 1
+	expect_eq "$(grep -c "syncseq\[[0-9]*\]: fsync(fd 3, $T/data) returns EIO" <<<"$err")" 1
+	expect_grep "$err" "supervisor: [0-9]+ notifications, 0 latched, 1 refused, 2 judged by the library"
+}
+
+test_nested_supervise_is_a_clear_error() {
+	supervisor_works
+	runc cli run --supervise -- "${cli_argv[@]}" run --supervise -- "$SEQ" one "$T/data"
+	expect_eq "$rc" 126
+	expect_grep "$err" "cannot be supervised: it already runs under the stickysync supervisor of pid [0-9]+"
+	# a static program inside a supervised tree is covered by the outer one
+	runc cli run --supervise --inject "op=fsync,path=$T/data,nth=1" -- "${cli_argv[@]}" run -- "$SEQ" one "$T/data"
+	expect_eq "$rc" 0
+	expect_eq "$out" "fsync EIO"
+	# a listener that is not ours: the generic message
+	runc cli run --supervise -- env -u STICKYSYNC_SUPERVISOR "${cli_argv[@]}" run --supervise -- "$SEQ" one "$T/data"
+	expect_eq "$rc" 126
+	expect_grep "$err" "this process tree already has a seccomp listener"
+}
+
+test_supervisor_killed_ends_the_tree() {
+	supervisor_works
+	# the loop runs as a grandchild in a session of its own: no signal to
+	# the group reaches it, only the keeper can end it
+	"${cli_argv[@]}" run --supervise -- \
+		sh -c "setsid '$SEQ' loop '$T/loopfile' >'$T/loop.out' 2>&1 & wait" 2>"$T/run.err" &
+	local sv=$! loop
+	wait_for grep -q "fsync ok" "$T/loop.out" || { kill -KILL "$sv"; return 1; }
+	loop=$(pgrep -f "syncseq loop $T/loopfile")
+	[ -n "$loop" ] || { kill -KILL "$sv"; return 1; }
+	kill -KILL "$sv"
+	wait "$sv" || true
+	if ! wait_for eval "! kill -0 $loop 2>/dev/null"; then
+		kill -KILL "$loop"
+		return 1
+	fi
+	expect_no_grep "$(cat "$T/loop.out")" "ENOSYS"
+	wait_for grep -q "died: its tree" "$T/run.err"
+	expect_grep "$(cat "$T/run.err")" "the supervisor of sh \(pid $sv\) died: its tree \([0-9]+ process(es)?\) was killed"
+}
+
+test_signals_during_trapped_syncs() {
+	supervisor_works
+	runc cli run --supervise -- "$SEQ" signals "$T/data" 2000 restart
+	expect_eq "$out" "eintr 0 failed 0" "SA_RESTART: every call completes"
+	# Without SA_RESTART a signal that arrives before the supervisor took the
+	# call interrupts it (EINTR, nothing done); after, the wait is killable
+	# only: no other error, never a double sync.
+	runc cli run --supervise -- "$SEQ" signals "$T/data" 2000
+	expect_grep "$out" "^eintr [0-9]+ failed 0$"
+	echo "    (without SA_RESTART: $out of 2000)"
+}
+
+test_setuid_program_in_the_tree_is_reported() {
+	supervisor_works
+	command -v setpriv >/dev/null || skip "no setpriv (util-linux)"
+	local d
+	d=$(mktemp -d /tmp/stickysync-suid.XXXXXX)
+	chmod 755 "$d"
+	cp /bin/true "$d/suid-true"
+	chmod 4755 "$d/suid-true"
+	runc setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$CLI" run --supervise --state off -- sh -c "'$d/suid-true'; '$SEQ' one /dev/null"
+	rm -rf "$d"
+	expect_grep "$err" "warning: sh\[[0-9]+\] runs $d/suid-true, which is set-user-ID: under no_new_privs it runs without its privileges"
+}
+
+test_deny_io_uring() {
+	supervisor_works
+	runc cli run --supervise --deny-io-uring -- "$SEQ" uring
+	expect_eq "$out" "io_uring_setup ENOSYS"
+	runc cli run --supervise -- "$SEQ" uring
+	expect_eq "$out" "io_uring_setup ok"
+	expect_grep "$err" "warning: syncseq\[[0-9]+\] sets up io_uring: syncs it submits there are not seen by the supervisor"
+	runc cli run --no-supervise --deny-io-uring -- "$SEQ" uring
+	expect_eq "$rc" 2
+}
+
+run_tests
