@@ -402,6 +402,8 @@ static void *worker(void *arg)
 	for (;;) {
 		memset(req, 0, sizes.seccomp_notif); /* RECV refuses a dirty buffer */
 		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) != 0) {
+			if (errno == ENOENT)
+				sv_note_empty_receive();
 			if (errno == EINTR || errno == ENOENT)
 				continue;
 			return NULL;

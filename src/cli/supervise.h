@@ -72,6 +72,8 @@ void sv_set_no_new_privs(bool set);
 /* Handle one notification; false when no reply must be sent (the target
  * is gone).  resp is zeroed and carries req's id. */
 bool sv_handle(int listener, const struct seccomp_notif *req, struct seccomp_notif_resp *resp);
+/* A receive found no notification (its caller was interrupted first). */
+void sv_note_empty_receive(void);
 /* At the end: the injector's counts, and statistics when asked for. */
 void sv_finish(void);
 

@@ -77,7 +77,7 @@ static bool no_new_privs;
 
 /* Counts for STICKYSYNC_SUPERVISE_STATS. */
 static struct {
-	unsigned long notified, latched, refused, library, continued, gone;
+	unsigned long notified, latched, refused, library, continued, gone, empty;
 } stats;
 
 static void count(unsigned long *c)
@@ -1058,6 +1058,11 @@ bool sv_handle(int listener, const struct seccomp_notif *req, struct seccomp_not
 	return reply_continue(resp);
 }
 
+void sv_note_empty_receive(void)
+{
+	count(&stats.empty);
+}
+
 void sv_finish(void)
 {
 	const char *want = getenv("STICKYSYNC_SUPERVISE_STATS");
@@ -1065,9 +1070,10 @@ void sv_finish(void)
 	inject_report_unfired();
 	if (!want || strcmp(want, "1") != 0)
 		return;
-	fprintf(stderr,
-		"stickysync: supervisor: %lu notifications, %lu latched, %lu refused, "
-		"%lu judged by the library, %lu let through, %lu callers gone\n",
-		stats.notified, stats.latched, stats.refused, stats.library, stats.continued,
-		stats.gone);
+	fprintf(
+	    stderr,
+	    "stickysync: supervisor: %lu notifications, %lu latched, %lu refused, "
+	    "%lu judged by the library, %lu let through, %lu callers gone, %lu empty receives\n",
+	    stats.notified, stats.latched, stats.refused, stats.library, stats.continued,
+	    stats.gone, stats.empty);
 }

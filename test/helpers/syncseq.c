@@ -14,6 +14,9 @@
  *                            without SA_RESTART (or with): "eintr N failed N"
  *   syncseq loop FILE        fsync every 10 ms until killed ("fsync ok" each)
  *   syncseq uring            io_uring_setup: "io_uring_setup ok" or its errno
+ *   syncseq many FILE N      N times: write a byte, fsync
+ *                            ("failed N ns_per_call T", the pair timed)
+ *   syncseq writes N         N one-byte writes to /dev/null ("ns_per_call T")
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -140,6 +143,39 @@ static __attribute__((noreturn)) void loop(const char *path)
 	}
 }
 
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int many(const char *path, long n)
+{
+	int fd = open_file(path);
+	long failed = 0;
+	double t0 = now_ns();
+
+	for (long i = 0; i < n; i++)
+		if (write(fd, "x", 1) != 1 || fsync(fd) != 0)
+			failed++;
+	printf("failed %ld ns_per_call %.0f\n", failed, (now_ns() - t0) / n);
+	return 0;
+}
+
+static int writes(long n)
+{
+	int fd = open("/dev/null", O_WRONLY);
+	double t0 = now_ns();
+
+	for (long i = 0; i < n; i++)
+		if (write(fd, "x", 1) != 1)
+			return 1;
+	printf("ns_per_call %.1f\n", (now_ns() - t0) / n);
+	return 0;
+}
+
 static int uring(void)
 {
 	struct io_uring_params p;
@@ -161,12 +197,16 @@ int main(int argc, char **argv)
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "signals") == 0)
 		return signals(argv[2], atol(argv[3]),
 			       argc == 5 && strcmp(argv[4], "restart") == 0);
+	if (argc == 4 && strcmp(argv[1], "many") == 0)
+		return many(argv[2], atol(argv[3]));
+	if (argc == 3 && strcmp(argv[1], "writes") == 0)
+		return writes(atol(argv[2]));
 	if (argc == 2 && strcmp(argv[1], "uring") == 0)
 		return uring();
 	if (argc == 3 && strcmp(argv[1], "loop") == 0)
 		loop(argv[2]);
 	fprintf(stderr,
 		"usage: syncseq seq FILE MIB | one FILE | signals FILE N [restart] | loop FILE | "
-		"uring\n");
+		"uring | many FILE N | writes N\n");
 	return 2;
 }
