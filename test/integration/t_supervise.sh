@@ -17,14 +17,9 @@ supervisor_works() {
 
 # The Go program, built once per build folder with Debian's golang-go.
 need_go() {
-	command -v go >/dev/null || skip "no Go compiler (golang-go)"
-	if [ ! -x "$GOSYNC" ] || [ test/helpers/gosync/main.go -nt "$GOSYNC" ]; then
-		mkdir -p "$TOP/$BUILD/test/gocache"
-		(cd test/helpers/gosync && HOME="$TOP/$BUILD/test/gocache" \
-			GOCACHE="$TOP/$BUILD/test/gocache" GOFLAGS=-mod=mod CGO_ENABLED=0 \
-			go build -o "$GOSYNC" main.go) >"$T/go.log" 2>&1 ||
-			skip "go build failed: $(head -n1 "$T/go.log")"
-	fi
+	local why rc=0
+	why=$(test/helpers/gosync/build.sh "$GOSYNC") || rc=$?
+	[ $rc = 0 ] || skip "${why:-go build failed}"
 }
 
 failed_line() { # PROG OP FD FILE ERRNO

@@ -22,7 +22,7 @@ CLI ?= $(BUILD)/stickysync
 
 # Debian packages providing the fixture's and the scenarios' tools.
 RF_PKGS := util-linux procps e2fsprogs xfsprogs btrfs-progs qemu-utils sqlite3 redis-server \
-	lmdb-utils liblmdb-dev python3-lmdb postgresql
+	lmdb-utils liblmdb-dev python3-lmdb postgresql golang-go
 
 RF_SRC := test/realfaults
 RF_OUT := $(BUILD)/realfaults
@@ -69,8 +69,12 @@ $(RF_OUT)/lmdb: $(RF_SRC)/lmdb.c $(RF_OUT)/rf.o $(RF_SRC)/rf.h | realfaults-deps
 		echo "realfaults: lmdb.h not found (liblmdb-dev): the lmdb scenario will be skipped"; \
 	fi
 
-realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI)
+# The supervised programs: syncseq (static C, test.mk) and gosync (Go, built
+# by the scenario).
+RF_SUPERVISED := $(BUILD)/test/syncseq
+
+realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI) $(RF_SUPERVISED)
 	$(RF_Q)$(RF_RUN) --doc docs/REALFAULTS.md
 
-check-realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI)
+check-realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI) $(RF_SUPERVISED)
 	$(RF_Q)$(RF_RUN) --doc $(RF_OUT)/REALFAULTS.md
