@@ -222,7 +222,8 @@ static bool receive_hello(int sock, struct hello *h, int *listener)
 
 /* In CMD's process, before exec: the filter, the listener handed up, then
  * wait for the supervisor to be ready. */
-static void __attribute__((noreturn)) start_command(const struct supervise_launch *l, int sock)
+static void __attribute__((noreturn)) start_command(const struct supervise_launch *l, int sock,
+						   int keeper_sock)
 {
 	struct hello h = {.pid = getpid()};
 	char go;
@@ -244,6 +245,8 @@ static void __attribute__((noreturn)) start_command(const struct supervise_launc
 	send_hello(sock, &h, listener);
 	if (listener < 0)
 		_exit(EXIT_NOEXEC);
+	send_hello(keeper_sock, &h, listener);
+	close(keeper_sock);
 	close(listener);
 	if (read(sock, &go, 1) != 1)
 		_exit(EXIT_NOEXEC); /* the supervisor is gone */
@@ -299,6 +302,7 @@ static int end_tree(void)
 /* ---- the keeper ----------------------------------------------------------------- */
 
 static volatile sig_atomic_t supervisor_gone;
+static int kept_listener = -1; /* the keeper's copy, held and never read */
 
 static void note_supervisor_gone(int sig)
 {
@@ -358,19 +362,30 @@ static void __attribute__((noreturn)) keeper_end_tree(const char *cmd, pid_t sup
 static void __attribute__((noreturn))
 keeper(const struct supervise_launch *l, pid_t supervisor, int sock, int status_fd)
 {
-	int status = -1, st;
+	int status = -1, st, ksock[2], listener;
+	struct hello h;
 	sigset_t wait_mask;
 	pid_t cmd, pid;
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ksock) != 0)
+		_exit(EXIT_NOEXEC);
 	cmd = fork();
 	if (cmd == 0) {
 		close(status_fd);
-		start_command(l, sock);
+		close(ksock[0]);
+		start_command(l, sock, ksock[1]);
 	}
 	close(sock);
+	close(ksock[1]);
 	if (cmd < 0)
 		_exit(EXIT_NOEXEC);
+	/* A second holder of the listener: if the supervisor dies, the tree's
+	 * trapped calls wait (killable) instead of failing with ENOSYS, until
+	 * the keeper has ended the tree. */
+	if (receive_hello(ksock[0], &h, &listener) && listener >= 0)
+		kept_listener = listener;
+	close(ksock[0]);
 	watch_supervisor(supervisor, l->blocked, &wait_mask);
 	for (;;) {
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)

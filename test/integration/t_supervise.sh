@@ -249,4 +249,74 @@ test_deny_io_uring() {
 	expect_eq "$rc" 2
 }
 
+# ---- transparency: a real Go database ------------------------------------------------
+
+# etcd_kv PORT put N | get N: N keys through etcd's JSON gateway, from one
+# process; get prints how many of key1..keyN read back with their value.
+etcd_kv() {
+	python3 - "$@" <<'PY'
+import base64, json, sys, urllib.request
+port, what, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+b64 = lambda s: base64.b64encode(s.encode()).decode()
+def call(path, body):
+    req = urllib.request.Request("http://127.0.0.1:%s/v3/kv/%s" % (port, path),
+                                 data=json.dumps(body).encode(), method="POST")
+    with urllib.request.urlopen(req, timeout=20) as r:
+        return json.load(r)
+if what == "put":
+    for i in range(1, n + 1):
+        call("put", {"key": b64("key%d" % i), "value": b64("value%d" % i)})
+    print("put", n)
+else:
+    got = call("range", {"key": b64("key"), "range_end": b64("kez")})
+    kv = {base64.b64decode(k["key"]).decode(): base64.b64decode(k["value"]).decode()
+          for k in got.get("kvs", [])}
+    print("read", sum(kv.get("key%d" % i) == "value%d" % i for i in range(1, n + 1)))
+PY
+}
+
+# etcd_start PORT: etcd under the supervisor, in the background ($ETCD_PID:
+# the stickysync process), once it answers.
+etcd_start() {
+	local peer=$(($1 + 1))
+	STICKYSYNC_SUPERVISE_STATS=1 "${cli_argv[@]}" run -- etcd --name t --data-dir "$T/etcd" \
+		--listen-client-urls "http://127.0.0.1:$1" --advertise-client-urls "http://127.0.0.1:$1" \
+		--listen-peer-urls "http://127.0.0.1:$peer" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+		--initial-cluster "t=http://127.0.0.1:$peer" >>"$T/etcd.log" 2>&1 &
+	ETCD_PID=$!
+	wait_for python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$1/health', timeout=1)" \
+		2>/dev/null || { kill -TERM "$ETCD_PID"; wait "$ETCD_PID"; return 1; }
+}
+
+etcd_stop() {
+	kill -TERM "$ETCD_PID"
+	reap "$ETCD_PID"
+}
+
+# etcd (Go, Debian's etcd-server) on normal storage: its WAL and database
+# syncs go through the supervisor, and nothing changes: 200 keys put, etcd
+# restarted, all read back, no latch.
+test_etcd_runs_transparently_under_the_supervisor() {
+	supervisor_works
+	command -v etcd >/dev/null || skip "no etcd (etcd-server)"
+	local port=$((23000 + RANDOM % 2000 * 2)) ETCD_PID
+	etcd_start "$port"
+	runc etcd_kv "$port" put 200 || { etcd_stop; return 1; }
+	etcd_stop
+	expect_eq "$out" "put 200"
+	etcd_start "$port"
+	runc etcd_kv "$port" get 200
+	etcd_stop
+	expect_eq "$out" "read 200"
+	expect_no_grep "$(cat "$T/etcd.log")" "stickysync: etcd"
+	expect_grep "$(cat "$T/etcd.log")" "stickysync: supervisor: [0-9]+ notifications, 0 latched, 0 refused"
+	runc cli status
+	expect_grep "$out" "^no latched files"
+	# it was supervised: its syncs were trapped
+	local n
+	n=$(sed -n 's/.*supervisor: \([0-9]*\) notifications.*/\1/p' "$T/etcd.log" | head -1)
+	[ "${n:-0}" -ge 200 ] || { echo "    only ${n:-0} trapped calls for 200 puts" >&2; return 1; }
+}
+
 run_tests
