@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,8 +223,8 @@ static bool receive_hello(int sock, struct hello *h, int *listener)
 
 /* In CMD's process, before exec: the filter, the listener handed up, then
  * wait for the supervisor to be ready. */
-static void __attribute__((noreturn)) start_command(const struct supervise_launch *l, int sock,
-						   int keeper_sock)
+static void __attribute__((noreturn))
+start_command(const struct supervise_launch *l, int sock, int keeper_sock)
 {
 	struct hello h = {.pid = getpid()};
 	char go;
@@ -406,6 +407,22 @@ keeper(const struct supervise_launch *l, pid_t supervisor, int sock, int status_
 
 static struct seccomp_notif_sizes sizes;
 
+/*
+ * A receive found nothing: its caller was interrupted, or no process uses
+ * the filter any more, and then every receive returns at once.  Told apart
+ * by poll (POLLHUP, 5.8), only after an empty receive, so that a
+ * notification costs one blocking receive and no poll.
+ */
+static bool tree_gone(int listener)
+{
+	struct pollfd p = {.fd = listener, .events = POLLIN};
+
+	while (poll(&p, 1, -1) < 0)
+		if (errno != EINTR)
+			return true;
+	return p.revents & (POLLHUP | POLLERR | POLLNVAL);
+}
+
 static void *worker(void *arg)
 {
 	int listener = (int)(intptr_t)arg;
@@ -417,11 +434,12 @@ static void *worker(void *arg)
 	for (;;) {
 		memset(req, 0, sizes.seccomp_notif); /* RECV refuses a dirty buffer */
 		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) != 0) {
-			if (errno == ENOENT)
-				sv_note_empty_receive();
-			if (errno == EINTR || errno == ENOENT)
+			if (errno == EINTR)
 				continue;
-			return NULL;
+			if (errno != ENOENT || tree_gone(listener))
+				return NULL;
+			sv_note_empty_receive();
+			continue;
 		}
 		memset(resp, 0, sizes.seccomp_notif_resp);
 		resp->id = req->id;

@@ -236,8 +236,9 @@ void sv_set_no_new_privs(bool set)
 struct target {
 	pid_t tid, tgid;
 	int pidfd; /* -1: empty slot */
-	bool preloaded;
-	uint64_t checked; /* exec_seq when preloaded was read */
+	/* libc's code, in a process with the library (else empty) */
+	unsigned long libc_lo, libc_hi;
+	uint64_t checked; /* exec_seq when the maps were read */
 };
 
 static __thread struct target cache[CACHE_SLOTS];
@@ -293,28 +294,59 @@ static long status_field(pid_t tid, const char *name)
 	return v;
 }
 
-/* Does the thread's process have libstickysync.so mapped?  Then it judges
- * its own syncs. */
-static bool has_library(pid_t tid)
+/* Is this maps line's file (after its last '/') named like name? */
+static bool maps_file_is(const char *line, size_t len, const char *name, size_t name_len)
 {
-	static const char name[] = "/libstickysync.so\n";
+	const char *slash = memrchr(line, '/', len);
+
+	return slash && (size_t)(line + len - slash - 1) >= name_len &&
+	       memcmp(slash + 1, name, name_len) == 0;
+}
+
+/*
+ * Does the library judge this process's syncs made through libc?  Where
+ * libstickysync.so is mapped, every sync the program makes through libc
+ * passes through its wrapper: those (made from libc's code) the supervisor
+ * lets through; any other (a Go runtime's own system call instruction, in a
+ * dynamically linked Go program the library was loaded into) it judges.
+ * Sets t's libc code range.
+ */
+static void find_library(struct target *t)
+{
 	char path[64], *line = NULL;
+	unsigned long lo, hi;
+	bool library = false;
 	size_t cap = 0, len;
 	ssize_t n;
-	bool found = false;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)tid);
+	t->libc_lo = t->libc_hi = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)t->tid);
 	if (!(f = fopen(path, "re")))
-		return false;
-	while (!found && (n = getline(&line, &cap, f)) > 0) {
-		len = (size_t)n;
-		found = len >= sizeof(name) - 1 &&
-			memcmp(line + len - (sizeof(name) - 1), name, sizeof(name) - 1) == 0;
+		return;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		char perms[8];
+
+		len = (size_t)n - (line[n - 1] == '\n');
+		library |= maps_file_is(line, len, "libstickysync.so", 16) && line[len - 1] == 'o';
+		if (maps_file_is(line, len, "libc.so", 7) &&
+		    sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && perms[2] == 'x') {
+			t->libc_lo = lo;
+			t->libc_hi = hi;
+		}
 	}
 	free(line);
 	fclose(f);
-	return found;
+	if (!library)
+		t->libc_lo = t->libc_hi = 0;
+}
+
+/* Was this call made by libc's code in a process with the library? */
+static bool library_call(const struct target *t, const struct seccomp_notif *req)
+{
+	uint64_t ip = req->data.instruction_pointer;
+
+	return ip >= t->libc_lo && ip < t->libc_hi;
 }
 
 static void target_drop(struct target *t)
@@ -352,7 +384,7 @@ static struct target *target_open(int listener, const struct seccomp_notif *req)
 		target_drop(t);
 		return NULL;
 	}
-	t->preloaded = has_library(tid);
+	find_library(t);
 	return t;
 }
 
@@ -370,7 +402,7 @@ static struct target *target_get(int listener, const struct seccomp_notif *req)
 		return target_open(listener, req);
 	if (exec_since(t)) {
 		t->checked = __atomic_load_n(&exec_seq, __ATOMIC_ACQUIRE);
-		t->preloaded = has_library(t->tid);
+		find_library(t);
 	}
 	return t;
 }
@@ -760,7 +792,7 @@ static bool handle_fd_sync(int listener, const struct seccomp_notif *req,
 
 	if (!t)
 		return count(&stats.gone), false;
-	if (t->preloaded && target_alive(t))
+	if (library_call(t, req) && target_alive(t))
 		return library_judges(resp);
 	dup = target_fd(listener, req, &t, fd);
 	if (dup < 0) {
@@ -773,7 +805,7 @@ static bool handle_fd_sync(int listener, const struct seccomp_notif *req,
 		resp->error = -EBADF; /* as the kernel: fd is not open */
 		return true;
 	}
-	if (t->preloaded) { /* its id came back in another process */
+	if (library_call(t, req)) { /* its id came back in another process */
 		close(dup);
 		return library_judges(resp);
 	}
@@ -856,7 +888,7 @@ static bool handle_msync(int listener, const struct seccomp_notif *req,
 		return reply_continue(resp);
 	if (!(t = target_get(listener, req)))
 		return count(&stats.gone), false;
-	if (t->preloaded)
+	if (library_call(t, req))
 		return library_judges(resp);
 	if ((fd = open_mapping(t->tid, (unsigned long)req->data.args[0])) < 0)
 		return reply_continue(resp);
@@ -968,7 +1000,8 @@ static bool handle_uring(int listener, const struct seccomp_notif *req,
 	struct target *t = target_get(listener, req);
 	char prog[REC_PROG_MAX];
 
-	if (!t || t->preloaded || __atomic_exchange_n(&last, t->tgid, __ATOMIC_RELAXED) == t->tgid)
+	if (!t || library_call(t, req) ||
+	    __atomic_exchange_n(&last, t->tgid, __ATOMIC_RELAXED) == t->tgid)
 		return reply_continue(resp);
 	target_prog(t->tgid, prog, sizeof(prog));
 	cli_warn("%s[%d] sets up io_uring: syncs it submits there are not seen by the supervisor "

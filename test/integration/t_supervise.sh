@@ -102,6 +102,23 @@ child-sync EIO"
 	expect_eq "$out" "sync ok" "a fresh fd after the ack"
 }
 
+# A dynamically linked Go program loads the library too (as Debian's etcd
+# does); its runtime's own system calls are still the supervisor's to judge.
+test_dynamic_go_program_with_the_library_loaded_is_supervised() {
+	supervisor_works
+	local why rc=0
+	why=$(test/helpers/gosync/build.sh "$GOSYNC-dynamic" dynamic) || rc=$?
+	[ $rc = 0 ] || skip "${why:-go build failed}"
+	STICKYSYNC_SUPERVISE_STATS=1 runc cli run --inject "op=fsync,path=$T/data,nth=1" -- \
+		"$GOSYNC-dynamic" seq "$T/data" 0
+	expect_eq "$out" "sync EIO
+sync-again EIO
+goroutines 8/8 EIO
+reopened-sync EIO
+child-sync EIO"
+	expect_grep "$err" "supervisor: [0-9]+ notifications, 1 latched, [0-9]+ refused, 0 judged by the library"
+}
+
 test_go_program_without_supervisor_retries_to_success() {
 	need_go
 	runc cli run --no-supervise --inject "op=fsync,path=$T/data,nth=1" -- "$GOSYNC" one "$T/data"
@@ -310,7 +327,8 @@ test_etcd_runs_transparently_under_the_supervisor() {
 	etcd_stop
 	expect_eq "$out" "read 200"
 	expect_no_grep "$(cat "$T/etcd.log")" "stickysync: etcd"
-	expect_grep "$(cat "$T/etcd.log")" "stickysync: supervisor: [0-9]+ notifications, 0 latched, 0 refused"
+	# judged here, not let through to the library etcd also loads
+	expect_grep "$(cat "$T/etcd.log")" "stickysync: supervisor: [0-9]+ notifications, 0 latched, 0 refused, 0 judged by the library"
 	runc cli status
 	expect_grep "$out" "^no latched files"
 	# it was supervised: its syncs were trapped
