@@ -88,7 +88,10 @@ asan-run: all $(TEST_BUILD)/unit_tests $(TEST_HELPERS)
 # that the lanes never run the package manager at the same time.
 CHECK_LANE1 ?= unit integration asan torture tsan
 CHECK_LANE2 ?= realfaults counts fuzz
-CHECK_ALL_PKGS = $(BUILD_PKGS) $(CHECK_PKGS) $(RF_PKGS) $(BENCH_PKGS) $(TSAN_PKGS) $(FUZZ_PKGS)
+# t_supervise builds a Go program and runs etcd under the supervisor.
+SUPERVISE_PKGS := golang-go etcd-server
+CHECK_ALL_PKGS = $(BUILD_PKGS) $(CHECK_PKGS) $(RF_PKGS) $(BENCH_PKGS) $(TSAN_PKGS) $(FUZZ_PKGS) \
+	$(SUPERVISE_PKGS)
 
 .PHONY: check check-quick check-integration-core check-all-deps
 check-all-deps:
