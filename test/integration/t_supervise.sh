@@ -176,6 +176,29 @@ test_lose_rules_are_refused_under_the_supervisor() {
 
 # ---- the tree ----------------------------------------------------------------------
 
+# CMD's exit status, shell style, and a command that cannot run.
+test_exit_status_and_a_missing_command() {
+	supervisor_works
+	runc cli run --supervise -- sh -c 'exit 7'
+	expect_eq "$rc" 7
+	runc cli run --supervise -- sh -c 'kill -TERM $$'
+	expect_eq "$rc" 143
+	runc cli run --supervise -- "$T/missing"
+	expect_eq "$rc" 127
+	expect_line "$err" "stickysync: $T/missing: command not found"
+}
+
+# A link named after the program runs it as run would: supervised.
+test_link_named_after_a_static_program() {
+	supervisor_works
+	mkdir "$T/bin"
+	ln -s "$CLI" "$T/bin/syncseq"
+	PATH="$T/bin:$(dirname "$SEQ"):$PATH" STICKYSYNC_INJECT="op=fsync,path=$T/data" \
+		runc syncseq one "$T/data"
+	expect_eq "$out" "fsync EIO"
+	expect_grep "$err" "syncseq\[[0-9]+\]: fsync\(fd 3, $T/data\) failed: EIO"
+}
+
 # A dynamic shell starting the static program, on a latched file: the
 # probe's syncs are judged by the library (let through by the supervisor),
 # the static program's by the supervisor, and no call by both: a call judged
