@@ -16,7 +16,8 @@
 #   filter decides them by number alone, so the kernel's action cache lets
 #   them through without running it.
 # - The supervisor's own system calls per trapped fsync, strace attached to
-#   it alone (not to the target): the RECV and SEND of the notification, the
+#   its worker threads alone (not to the target, nor to the main thread,
+#   whose work is once per run): the RECV and SEND of the notification, the
 #   fsync itself (the target's, run here), and the extra ones, with an empty
 #   table and with an unrelated file latched (which adds the file's
 #   identity).  Target: at most 3 extra.
@@ -26,6 +27,7 @@ SEQ=${SEQ:-build/test/syncseq}
 ROUNDS=${ROUNDS:-5}
 SV_ITERS=${SV_ITERS:-20000}
 WRITE_ITERS=${WRITE_ITERS:-500000}
+COUNT_ITERS=${COUNT_ITERS:-100000} # long enough for strace to attach
 WORK=$(mktemp -d /dev/shm/stickysync-svbench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 export STICKYSYNC_STATE="$WORK/state"
@@ -52,10 +54,12 @@ run() {
 # name, from strace -c attached to the supervisor alone.
 syscalls_per_fsync() {
 	local pid
-	"$CLI" run --supervise --log off -- "$SEQ" many "$WORK/count" "$SV_ITERS" >/dev/null 2>&1 &
+	"$CLI" run --supervise --log off -- "$SEQ" many "$WORK/count" "$COUNT_ITERS" >/dev/null 2>&1 &
 	pid=$!
 	sleep 0.3
-	timeout 20 strace -c -f -p "$pid" -o "$WORK/strace" >/dev/null 2>&1
+	# its worker threads: the main thread only waits, and ends the tree
+	timeout 20 strace -c $(ls "/proc/$pid/task" | grep -vx "$pid" | sed 's/^/-p /') \
+		-o "$WORK/strace" >/dev/null 2>&1
 	wait "$pid"
 	awk '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { c[$NF] = $4 }
 	END {
@@ -97,7 +101,7 @@ awk -v n="$cn" -v s="$cs" -v i="$SV_ITERS" 'BEGIN { printf "| write+fsync, CPU Â
 awk -v n="$wn" -v s="$ws" 'BEGIN { printf "| untrapped write, wall ns per call | %.0f | %.0f | %+.0f | %.2f |\n", n, s, s - n, s / n }'
 echo
 if [ -n "$have_strace" ]; then
-	echo "System calls of the supervisor per trapped fsync (strace -c attached to it alone; the fsync itself is the target's, run on its own open file description; target: at most 3 extra):"
+	echo "System calls of the supervisor per trapped fsync (strace -c attached to its worker threads alone; the fsync itself is the target's, run on its own open file description; target: at most 3 extra):"
 	echo
 	echo "| table | notification ioctls (RECV, SEND) | extra | which |"
 	echo "|---|---|---|---|"
