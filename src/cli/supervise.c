@@ -593,6 +593,7 @@ int supervise_run(const struct supervise_launch *l, char *how, size_t size)
 	}
 	close(sock[1]);
 	close(status[1]);
+	sv_set_tree(keeper_pid);
 	if (keeper_pid < 0) {
 		cli_error("cannot start %s: %s", l->cmd[0], strerror(errno));
 		return EXIT_NOEXEC;

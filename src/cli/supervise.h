@@ -69,6 +69,8 @@ bool sv_setup(const struct options *o);
 /* Whether a non-root supervisor set no_new_privs: set-user-ID programs of
  * the tree then run without their privileges, which execve reports. */
 void sv_set_no_new_privs(bool set);
+/* The keeper's pid: every process of the tree descends from it. */
+void sv_set_tree(pid_t keeper);
 /* Handle one notification; false when no reply must be sent (the target
  * is gone).  resp is zeroed and carries req's id. */
 bool sv_handle(int listener, const struct seccomp_notif *req, struct seccomp_notif_resp *resp);

@@ -14,22 +14,24 @@
  *
  * Witnesses.  The library knows when each fd was opened, and an fd opened
  * before a latch stays latched after its acknowledgment, until closed.  The
- * supervisor does not see opens.  It keeps, instead, a duplicate of every
- * open file description whose sync failed, or was refused while the latch
- * was unacknowledged: those stay latched after the acknowledgment (kcmp
- * tells a description apart), every other one is judged as a new fd.  So a
- * description that existed at the loss but never synced before the
- * acknowledgment counts as new, and one opened after the loss that synced
- * before the acknowledgment stays latched.  The duplicates keep their files
- * open until the run ends (at most WITNESS_MAX, the oldest given up first).
+ * supervisor does not see opens.  When it latches a file it takes the
+ * loss's snapshot instead: a duplicate of every description of the file
+ * then open in the tree (every process descending from the keeper); a
+ * latch it did not make (the library's, an earlier run's) it snapshots at
+ * its first refusal, which can only count more descriptions as old.  Those
+ * stay latched after the acknowledgment (kcmp tells a description apart);
+ * every other is judged as a new fd.  Duplicates keep their files open
+ * until the run ends (at most WITNESS_MAX, the oldest given up first).
  *
  * Locking: the worker threads share the tables (lock-free, latchtab.h),
- * the witnesses and the injector's counts (a mutex each), and the exec ring
+ * the witnesses, the snapshots (taken under their lock, which is taken
+ * before the witnesses'), the injector's counts (a mutex each), and the exec ring
  * (written under a mutex, read without: a reader that may have missed an
  * entry rechecks).  Each worker has its own pidfd cache.
  */
 #include "supervise.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -228,6 +230,14 @@ bool sv_setup(const struct options *o)
 void sv_set_no_new_privs(bool set)
 {
 	no_new_privs = set;
+}
+
+/* The keeper: every process of the tree descends from it. */
+static pid_t tree_root;
+
+void sv_set_tree(pid_t keeper)
+{
+	tree_root = keeper;
 }
 
 /* ---- who the target is ----------------------------------------------------------- */
@@ -533,6 +543,156 @@ static bool witness_keep(const struct file_key *key, int dup, bool refusing)
 	return refusing;
 }
 
+/* ---- the descriptions open at a loss ---------------------------------------------- */
+
+/* The processes of the tree: the keeper's descendants.  Returns how many
+ * pids were put in out (up to max). */
+static int tree_pids(pid_t *out, int max)
+{
+	enum { PROCS = 4096 };
+	static pid_t pid[PROCS], ppid[PROCS]; /* under snapshot_lock */
+	int n = 0, found = 0;
+	bool grew = true;
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+
+	while (d && n < PROCS && (e = readdir(d))) {
+		char path[300], buf[512], *close_paren;
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if (!(f = fopen(path, "re")))
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (close_paren = strrchr(buf, ')')) &&
+		    sscanf(close_paren + 1, " %*c %d", &ppid[n]) == 1)
+			pid[n++] = atoi(e->d_name);
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	/* grow the set from the keeper until it stops growing */
+	out[found++] = tree_root;
+	while (grew && found < max) {
+		grew = false;
+		for (int i = 0; i < n && found < max; i++) {
+			bool in = false, parent_in = false;
+
+			for (int j = 0; j < found; j++) {
+				in |= out[j] == pid[i];
+				parent_in |= out[j] == ppid[i];
+			}
+			if (!in && parent_in) {
+				out[found++] = pid[i];
+				grew = true;
+			}
+		}
+	}
+	return found;
+}
+
+/* Every open description of key's file in process pid becomes a witness. */
+static void witness_process(const struct file_key *key, pid_t pid)
+{
+	char path[300];
+	struct dirent *e;
+	int pidfd = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if (!(d = opendir(path)))
+		return;
+	while ((e = readdir(d))) {
+		struct file_key k;
+		struct stat st;
+		int dup;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid, e->d_name);
+		if (e->d_name[0] == '.' || stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    st.st_ino != key->ino)
+			continue;
+		if (pidfd < 0 && (pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+			break;
+		dup = (int)syscall(SYS_pidfd_getfd, pidfd, atoi(e->d_name), 0);
+		if (dup < 0)
+			continue;
+		if (key_from_fd(dup, &k) == 0) {
+			if (key->flags & KEYF_GEN)
+				key_add_generation(&k, dup);
+			if (key_equal(&k, key)) {
+				witness_keep(key, dup, false);
+				continue;
+			}
+		}
+		close(dup);
+	}
+	closedir(d);
+	if (pidfd >= 0)
+		close(pidfd);
+}
+
+/*
+ * The library keeps latched, after the acknowledgment, every fd that
+ * existed at the loss.  The supervisor does not see opens, so it takes the
+ * loss's snapshot: when it latches a file, every description of the file
+ * open in the tree then becomes a witness; for a latch it did not make (the
+ * library's, another run's), at the first refusal, which can only count more
+ * descriptions as old, never fewer.  Once per latch.
+ */
+static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	struct file_key key;
+	uint64_t latch_seq;
+} snapshots[64];
+static unsigned snapshot_next;
+
+static void snapshot_once(const struct file_key *key, uint64_t latch_seq)
+{
+	static pid_t pids[4096];
+	int n;
+
+	if (key->kind != KEY_FILE || tree_root <= 0)
+		return;
+	pthread_mutex_lock(&snapshot_lock);
+	for (unsigned i = 0; i < 64; i++)
+		if (snapshots[i].latch_seq == latch_seq && key_equal(&snapshots[i].key, key)) {
+			pthread_mutex_unlock(&snapshot_lock);
+			return;
+		}
+	snapshots[snapshot_next % 64].key = *key;
+	snapshots[snapshot_next++ % 64].latch_seq = latch_seq;
+	n = tree_pids(pids, 4096);
+	for (int i = 0; i < n; i++)
+		witness_process(key, pids[i]);
+	pthread_mutex_unlock(&snapshot_lock);
+}
+
+/* A refusal through an fd that is not a witness: reported once per fd
+ * number and latch, as the library reports once per fd. */
+static bool first_refusal(pid_t tgid, int fd, uint64_t latch_seq)
+{
+	static struct {
+		pid_t tgid;
+		int fd;
+		uint64_t seq;
+	} seen[64];
+	static unsigned next;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	bool first = true;
+
+	pthread_mutex_lock(&lock);
+	for (unsigned i = 0; i < 64 && first; i++)
+		first = !(seen[i].tgid == tgid && seen[i].fd == fd && seen[i].seq == latch_seq);
+	if (first) {
+		seen[next % 64].tgid = tgid;
+		seen[next % 64].fd = fd;
+		seen[next++ % 64].seq = latch_seq;
+	}
+	pthread_mutex_unlock(&lock);
+	return first;
+}
+
 /* ---- reports --------------------------------------------------------------------- */
 
 /* "stickysync: PROG[PID]: " for the target, as the library writes it. */
@@ -668,10 +828,16 @@ static int latch_failure(const struct target *t, pid_t tid, enum op op, int fd, 
 	ev.when_ns = record_now_ns();
 	stored = store_latch(&ev);
 	count(&stats.latched);
-	if (op == OP_SYNCFS || fd < 0)
+	if (op == OP_SYNCFS || fd < 0) {
 		close(dup);
-	else
+	} else {
+		struct latch_view view;
+
 		witness_keep(&key, dup, false);
+		lookup(&key, &view);
+		if (view.found)
+			snapshot_once(&key, view.latch_seq);
+	}
 	report_failure(&ev, fd, stored);
 	abort_target(t->tgid, tid);
 	return err;
@@ -704,6 +870,8 @@ static int judge_success(const struct target *t, pid_t tid, enum op op, int fd, 
 		if (fsview.active)
 			view = fsview;
 	}
+	if (view.active)
+		snapshot_once(&key, view.latch_seq);
 	witness = is_witness(&key, dup);
 	if (!view.active && !witness) {
 		close(dup);
@@ -711,7 +879,8 @@ static int judge_success(const struct target *t, pid_t tid, enum op op, int fd, 
 	}
 	fd_path_of(dup, path, sizeof(path));
 	count(&stats.refused);
-	if (witness_keep(&key, dup, true))
+	if (witness ? witness_keep(&key, dup, true)
+		    : (close(dup), first_refusal(t->tgid, fd, view.latch_seq)))
 		report_refusal(t->tgid, op, fd, path, &view, witness);
 	abort_target(t->tgid, tid);
 	return opts.policy == POLICY_OBSERVE ? 0 : EIO;

@@ -9,6 +9,9 @@
  *                            fsync, fsync again, fdatasync, sync_file_range,
  *                            msync, fsync on a new fd, fsync in a forked child
  *   syncseq one FILE         open, write 4 KiB, fsync
+ *   syncseq ackseq FILE CLI  the witnesses of an acknowledged loss: an fd
+ *                            open at the loss, the failing fd, an fd opened
+ *                            after it; `CLI ack FILE`; each fd syncs again
  *   syncseq signals FILE N [restart]
  *                            N fsyncs under a 50 us SIGALRM timer, its handler
  *                            without SA_RESTART (or with): "eintr N failed N"
@@ -104,6 +107,40 @@ static int one(const char *path)
 	return 0;
 }
 
+static int run_ack(const char *cli, const char *path)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		execl(cli, cli, "ack", path, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return errno = EPROTO, -1;
+	return 0;
+}
+
+static int ackseq(const char *path, const char *cli)
+{
+	int old = open_file(path), failing = open_file(path), late, fresh;
+
+	write_mib(failing, 0);
+	say("fsync", fsync(failing));
+	late = open_file(path);
+	say("late-fd-before-ack", fsync(late));
+	say("ack", run_ack(cli, path));
+	say("old-fd-after-ack", fsync(old));
+	say("failed-fd-after-ack", fsync(failing));
+	say("late-fd-after-ack", fsync(late));
+	fresh = open_file(path);
+	say("fresh-fd-after-ack", fsync(fresh));
+	return 0;
+}
+
 static void tick(int sig)
 {
 	(void)sig;
@@ -194,6 +231,8 @@ int main(int argc, char **argv)
 		return seq(argv[2], atol(argv[3]));
 	if (argc == 3 && strcmp(argv[1], "one") == 0)
 		return one(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "ackseq") == 0)
+		return ackseq(argv[2], argv[3]);
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "signals") == 0)
 		return signals(argv[2], atol(argv[3]),
 			       argc == 5 && strcmp(argv[4], "restart") == 0);
@@ -205,8 +244,8 @@ int main(int argc, char **argv)
 		return uring();
 	if (argc == 3 && strcmp(argv[1], "loop") == 0)
 		loop(argv[2]);
-	fprintf(stderr,
-		"usage: syncseq seq FILE MIB | one FILE | signals FILE N [restart] | loop FILE | "
-		"uring | many FILE N | writes N\n");
+	fprintf(stderr, "usage: syncseq seq FILE MIB | one FILE | ackseq FILE CLI | signals FILE N "
+			"[restart] | loop FILE | "
+			"uring | many FILE N | writes N\n");
 	return 2;
 }

@@ -69,6 +69,28 @@ test_status_lists_the_latch_and_ack_frees_a_fresh_fd() {
 	expect_eq "$err" ""
 }
 
+# Which fds an acknowledgment frees, by the library and by the supervisor:
+# the same program, dynamically linked under the library and static under
+# the supervisor, gives the same answers.  An fd open at the loss (never
+# synced) and the failing fd stay latched; an fd opened after the loss and a
+# fresh one sync.
+test_acknowledgment_frees_the_same_fds_as_the_library() {
+	supervisor_works
+	local want="fsync EIO
+late-fd-before-ack EIO
+ack ok
+old-fd-after-ack EIO
+failed-fd-after-ack EIO
+late-fd-after-ack ok
+fresh-fd-after-ack ok"
+	build_c "$T/syncseq-dyn" "$(cat test/helpers/syncseq.c)" || skip "cc failed"
+	runc cli run --no-supervise --log off --inject "op=fsync,path=$T/lib" -- \
+		"$T/syncseq-dyn" ackseq "$T/lib" "$CLI"
+	expect_eq "$out" "$want" "under the library"
+	runc cli run --log off --inject "op=fsync,path=$T/sup" -- "$SEQ" ackseq "$T/sup" "$CLI"
+	expect_eq "$out" "$want" "under the supervisor"
+}
+
 # A latch made under the supervisor holds for programs under the library,
 # and the other way round: one table.
 test_the_library_and_the_supervisor_share_the_table() {
