@@ -142,6 +142,18 @@ static int store_latch(const struct latch_event *ev)
 	return ret;
 }
 
+/* From the SIGBUS handler (state_guard): one line, raw writes. */
+static void report_state_fault(const char *text)
+{
+	struct line l;
+
+	line_init(&l);
+	line_str(&l, "stickysync: ");
+	line_str(&l, text);
+	line_str(&l, "; new latches stay in the supervisor");
+	log_line(&l);
+}
+
 static bool setup_tables(const struct options *o)
 {
 	char msg[STATE_MSG_MAX];
@@ -160,6 +172,9 @@ static bool setup_tables(const struct options *o)
 			 msg);
 		latchtab_seq_above(&local, latchtab_seq(&shared_state.tab));
 	}
+	/* a table truncated under us, or out of space, must not kill the
+	 * supervisor (and with it the tree) */
+	state_guard(&shared_state, o->state_dir, report_state_fault);
 	shared = shared_state.tab;
 	return true;
 }

@@ -103,6 +103,19 @@ test_the_library_and_the_supervisor_share_the_table() {
 	expect_eq "$out" "fsync EIO"
 }
 
+# A table truncated under the supervisor (another process's doing) would
+# raise SIGBUS at its next store, killing it and with it the tree: it goes
+# on with a private copy, as the library does.
+test_a_table_truncated_under_the_supervisor() {
+	supervisor_works
+	runc cli run --supervise --inject "op=fsync,path=$T/data" -- \
+		sh -c "truncate -s 4096 '$STICKYSYNC_STATE/latches'; '$SEQ' one '$T/data'; '$SEQ' one '$T/data'"
+	expect_eq "$rc" 0
+	expect_eq "$out" "fsync EIO
+fsync EIO"
+	expect_grep "$err" "^stickysync: state file $STICKYSYNC_STATE/latches shrank or ran out of space under this process: .*; new latches stay in the supervisor$"
+}
+
 # ---- Go -------------------------------------------------------------------------
 
 test_go_program_is_supervised_goroutines_children_and_reopens_fail() {
