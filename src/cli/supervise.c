@@ -452,7 +452,6 @@ static void *worker(void *arg)
 
 static bool start_workers(int listener)
 {
-
 	pthread_attr_t attr;
 	pthread_t th;
 	int started = 0;
@@ -540,9 +539,8 @@ static int supervise_tree(const struct supervise_launch *l, int sock, int status
 		snprintf(how, size, "could not be supervised");
 		return EXIT_NOEXEC;
 	}
-	if (write(sock, "g", 1) != 1) {
-		/* CMD's process died before exec: the keeper says how */
-	}
+	/* If CMD's process is gone already, the keeper reports how it ended. */
+	(void)!write(sock, "g", 1);
 	close(sock);
 	if (!read_status(status_fd, &status)) {
 		int n = end_tree();

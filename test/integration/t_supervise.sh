@@ -287,6 +287,23 @@ test_supervisor_killed_ends_the_tree() {
 	expect_grep "$(cat "$T/run.err")" "the supervisor of sh \(pid $sv\) died: its tree \([0-9]+ process(es)?\) was killed"
 }
 
+# The keeper killed: the supervisor ends the tree the same way.
+test_keeper_killed_ends_the_tree() {
+	supervisor_works
+	"${cli_argv[@]}" run --supervise -- "$SEQ" loop "$T/loopfile" >"$T/loop.out" 2>"$T/run.err" &
+	local sv=$! keeper loop rc=0
+	wait_for grep -q "fsync ok" "$T/loop.out" || { kill -KILL "$sv"; return 1; }
+	keeper=$(pgrep -P "$sv")
+	loop=$(pgrep -P "$keeper")
+	[ -n "$loop" ] || { kill -KILL "$sv"; return 1; }
+	kill -KILL "$keeper"
+	wait "$sv" || rc=$?
+	expect_eq "$rc" 137
+	kill -0 "$loop" 2>/dev/null && { kill -KILL "$loop"; return 1; }
+	expect_grep "$(cat "$T/run.err")" "keeper process died: the rest of $SEQ's tree \(1 process\) was killed"
+	expect_no_grep "$(cat "$T/loop.out")" "ENOSYS"
+}
+
 test_signals_during_trapped_syncs() {
 	supervisor_works
 	runc cli run --supervise -- "$SEQ" signals "$T/data" 2000 restart
