@@ -223,6 +223,16 @@ test_exit_status_and_a_missing_command() {
 	expect_line "$err" "stickysync: $T/missing: command not found"
 }
 
+# CMD gets the fds it would get without the supervisor: no listener, no
+# socket or pipe of the supervisor's.
+test_no_fd_of_the_supervisor_leaks_into_cmd() {
+	supervisor_works
+	runc cli run --no-supervise -- sh -c 'ls /proc/$$/fd'
+	local plain=$out
+	runc cli run --supervise -- sh -c 'ls /proc/$$/fd'
+	expect_eq "$out" "$plain"
+}
+
 # A link named after the program runs it as run would: supervised.
 test_link_named_after_a_static_program() {
 	supervisor_works
