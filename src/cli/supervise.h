@@ -16,6 +16,7 @@
  *
  *   supervise.c       the process tree: filter, listener, keeper, end
  *   supervise_sync.c  one notification: the target, the sync, the verdict
+ *   supervise_lose.c  lose= of the injector, from copies made at syncs
  *
  * Processes of the tree that have libstickysync.so loaded judge their own
  * syncs: the supervisor lets their calls through unjudged (CONTINUE), so no
@@ -31,6 +32,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "inject.h"
 
 /* Set in CMD's environment: the pid of the supervisor of its tree. */
 #define SUPERVISOR_ENV "STICKYSYNC_SUPERVISOR"
@@ -78,5 +80,13 @@ bool sv_handle(int listener, const struct seccomp_notif *req, struct seccomp_not
 void sv_note_empty_receive(void);
 /* At the end: the injector's counts, and statistics when asked for. */
 void sv_finish(void);
+
+/* ---- supervise_lose.c ------------------------------------------------------ */
+
+/* A sync of dup's file, which a lose= rule names, succeeded: its content is
+ * the baseline a later injected failure loses back to. */
+void sv_lose_baseline(int dup);
+/* An injected failure of a sync of dup's file: lose as the rule says. */
+void sv_lose_apply(int dup, enum inject_lose lose, const char *path);
 
 #endif

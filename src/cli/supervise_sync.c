@@ -183,18 +183,6 @@ static bool setup_tables(const struct options *o)
 
 static pthread_mutex_t inject_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static bool setup_injector(const struct options *o)
-{
-	inject_setup(o->inject);
-	inject_set_report(o->inject_report);
-	if (!inject_loses())
-		return true;
-	cli_error("STICKYSYNC_INJECT: lose= needs the writes since the last sync, and the "
-		  "supervisor sees only syncs: supervised programs can get injected errors, not "
-		  "lost content; drop lose= or run CMD with --no-supervise");
-	return false;
-}
-
 static unsigned inject_bit(enum op op)
 {
 	switch (op) {
@@ -215,15 +203,15 @@ static unsigned inject_bit(enum op op)
 
 /* The errno a rule injects into this call, or 0.  Like the library, an
  * injected failure skips the real call. */
-static int injected(enum op op, const char *path)
+static int injected(enum op op, const char *path, enum inject_lose *lose)
 {
-	enum inject_lose lose;
 	int err;
 
+	*lose = LOSE_KEEP;
 	if (!inject_active())
 		return 0;
 	pthread_mutex_lock(&inject_lock);
-	err = inject_decide(&inject_rules, inject_bit(op), path, &lose);
+	err = inject_decide(&inject_rules, inject_bit(op), path, lose);
 	pthread_mutex_unlock(&inject_lock);
 	return err;
 }
@@ -234,8 +222,10 @@ bool sv_setup(const struct options *o)
 	log_setup(o->log_mode, o->log_path, "stickysync");
 	for (int i = 0; i < o->nmsg; i++)
 		cli_complaint(o->msg[i]);
-	if (o->nmsg || !setup_tables(o) || !setup_injector(o))
+	if (o->nmsg || !setup_tables(o))
 		return false;
+	inject_setup(o->inject);
+	inject_set_report(o->inject_report);
 	if (o->policy == POLICY_FAILSTOP)
 		cli_warn("policy failstop: supervised programs get EIO from syncs of latched "
 			 "files, but their reads and writes are not trapped and go through");
@@ -972,6 +962,7 @@ static bool handle_fd_sync(int listener, const struct seccomp_notif *req,
 {
 	int fd = (int)req->data.args[0], dup, err, ret;
 	char path[REC_PATH_MAX] = "";
+	enum inject_lose lose;
 	struct target *t = target_get(listener, req);
 
 	if (!t)
@@ -995,10 +986,16 @@ static bool handle_fd_sync(int listener, const struct seccomp_notif *req,
 	}
 	if (inject_active())
 		fd_path_of(dup, path, sizeof(path));
-	err = injected(op, path);
+	err = injected(op, path, &lose);
+	if (err && lose != LOSE_KEEP)
+		sv_lose_apply(dup, lose, path);
 	if (!err) {
 		ret = run_sync(op, dup, &req->data);
 		err = ret < 0 ? errno : 0;
+		/* what this sync made durable is what lose= goes back to */
+		if (!err && op != OP_SYNCFS && inject_loses() &&
+		    inject_records(&inject_rules, path))
+			sv_lose_baseline(dup);
 	}
 	if (err && record_not_applicable(err)) {
 		close(dup);
@@ -1065,8 +1062,9 @@ static bool handle_msync(int listener, const struct seccomp_notif *req,
 	struct target *t;
 	char path[REC_PATH_MAX];
 	struct latch_view view;
+	enum inject_lose lose;
 	struct file_key key;
-	int fd;
+	int fd, err;
 
 	if (!((int)req->data.args[2] & MS_SYNC))
 		return reply_continue(resp);
@@ -1077,8 +1075,14 @@ static bool handle_msync(int listener, const struct seccomp_notif *req,
 	if ((fd = open_mapping(t->tid, (unsigned long)req->data.args[0])) < 0)
 		return reply_continue(resp);
 	fd_path_of(fd, path, sizeof(path));
-	if (fdatasync(fd) != 0 && !record_not_applicable(errno)) {
-		resp->error = -latch_failure(t, (pid_t)req->pid, OP_MSYNC, -1, fd, errno, path);
+	if ((err = injected(OP_MSYNC, path, &lose)) != 0) {
+		if (lose != LOSE_KEEP)
+			sv_lose_apply(fd, lose, path);
+	} else if (fdatasync(fd) != 0) {
+		err = errno;
+	}
+	if (err && !record_not_applicable(err)) {
+		resp->error = -latch_failure(t, (pid_t)req->pid, OP_MSYNC, -1, fd, err, path);
 		return true;
 	}
 	/* no fd: only an unacknowledged latch refuses it */

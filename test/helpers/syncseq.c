@@ -12,6 +12,9 @@
  *   syncseq ackseq FILE CLI  the witnesses of an acknowledged loss: an fd
  *                            open at the loss, the failing fd, an fd opened
  *                            after it; `CLI ack FILE`; each fd syncs again
+ *   syncseq loseseq FILE     8 KiB of A, fsync, 4 KiB of B at 4 KiB, fsync;
+ *                            then what the file reads ("content A B size 8192":
+ *                            the bytes at 0 and 4096, 0 for a zero byte)
  *   syncseq signals FILE N [restart]
  *                            N fsyncs under a 50 us SIGALRM timer, its handler
  *                            without SA_RESTART (or with): "eintr N failed N"
@@ -32,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -141,6 +145,28 @@ static int ackseq(const char *path, const char *cli)
 	return 0;
 }
 
+static int loseseq(const char *path)
+{
+	static char a[8192], b[4096];
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	char at0 = 0, at4k = 0;
+	struct stat st;
+
+	memset(a, 'A', sizeof(a));
+	memset(b, 'B', sizeof(b));
+	if (fd < 0 || write(fd, a, sizeof(a)) != sizeof(a))
+		return 2;
+	say("fsync", fsync(fd));
+	if (pwrite(fd, b, sizeof(b), 4096) != sizeof(b))
+		return 2;
+	say("fsync-after-B", fsync(fd));
+	if (pread(fd, &at0, 1, 0) < 0 || pread(fd, &at4k, 1, 4096) < 0 || fstat(fd, &st) != 0)
+		return 2;
+	printf("content %c %c size %lld\n", at0 ? at0 : '0', at4k ? at4k : '0',
+	       (long long)st.st_size);
+	return 0;
+}
+
 static void tick(int sig)
 {
 	(void)sig;
@@ -231,6 +257,8 @@ int main(int argc, char **argv)
 		return seq(argv[2], atol(argv[3]));
 	if (argc == 3 && strcmp(argv[1], "one") == 0)
 		return one(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "loseseq") == 0)
+		return loseseq(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "ackseq") == 0)
 		return ackseq(argv[2], argv[3]);
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "signals") == 0)
@@ -244,7 +272,8 @@ int main(int argc, char **argv)
 		return uring();
 	if (argc == 3 && strcmp(argv[1], "loop") == 0)
 		loop(argv[2]);
-	fprintf(stderr, "usage: syncseq seq FILE MIB | one FILE | ackseq FILE CLI | signals FILE N "
+	fprintf(stderr, "usage: syncseq seq FILE MIB | one FILE | ackseq FILE CLI | loseseq FILE | "
+			"signals FILE N "
 			"[restart] | loop FILE | "
 			"uring | many FILE N | writes N\n");
 	return 2;

@@ -205,12 +205,36 @@ test_an_injector_rule_that_never_fires_is_named() {
 	expect_grep "$err" "rule 1 \(op=fdatasync,path=$T/data\) never fired; matching paths saw fsync x1"
 }
 
-test_lose_rules_are_refused_under_the_supervisor() {
+# lose= from the copy the last successful sync left: the same content as
+# under the library, which records the writes instead.
+test_lose_old_and_zero_lose_what_the_library_loses() {
 	supervisor_works
-	runc cli run --inject "op=fsync,path=$T/data,lose=old" -- "$SEQ" one "$T/data"
-	expect_eq "$rc" 2
-	expect_grep "$err" "lose= needs the writes since the last sync"
-	expect_eq "$out" "" "nothing ran"
+	local lose
+	build_c "$T/syncseq-dyn" "$(cat test/helpers/syncseq.c)" || skip "cc failed"
+	for lose in old zero keep; do
+		runc cli run --no-supervise --log off --inject "op=fsync,path=$T/lib-$lose,nth=2,lose=$lose" -- \
+			"$T/syncseq-dyn" loseseq "$T/lib-$lose"
+		local want=$out
+		runc cli run --log off --inject "op=fsync,path=$T/sup-$lose,nth=2,lose=$lose" -- \
+			"$SEQ" loseseq "$T/sup-$lose"
+		expect_eq "$out" "$want" "lose=$lose"
+	done
+	expect_eq "$want" "fsync ok
+fsync-after-B EIO
+content A B size 8192" "keep"
+	# and what the old content is (the library's answer above, not ours)
+	runc cli run --log off --inject "op=fsync,path=$T/o,nth=2,lose=old" -- "$SEQ" loseseq "$T/o"
+	expect_line "$out" "content A A size 8192"
+	runc cli run --log off --inject "op=fsync,path=$T/z,nth=2,lose=zero" -- "$SEQ" loseseq "$T/z"
+	expect_line "$out" "content A 0 size 8192"
+}
+
+# Before any successful sync the supervisor has no copy: the error only.
+test_lose_without_an_earlier_sync_keeps_the_content_and_says_so() {
+	supervisor_works
+	runc cli run --inject "op=fsync,path=$T/data,lose=old" -- "$SEQ" loseseq "$T/data"
+	expect_line "$out" "content A B size 8192"
+	expect_line "$err" "stickysync: supervisor: STICKYSYNC_INJECT lose= on $T/data: no earlier sync of it was seen by the supervisor; the error is injected, the content kept"
 }
 
 # ---- the tree ----------------------------------------------------------------------
