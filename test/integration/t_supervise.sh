@@ -51,6 +51,20 @@ child-fsync EIO"
 	expect_eq "$(grep -c 'failed:' <<<"$err")" 1 "one failure reported"
 }
 
+# msync(MS_SYNC) is judged on the mapped file: an injected failure latches it.
+test_msync_failure_latches_the_mapped_file() {
+	supervisor_works
+	runc cli run --inject "op=msync,path=$T/data" -- "$SEQ" seq "$T/data" 0
+	expect_eq "$out" "fsync ok
+fsync-again ok
+fdatasync ok
+sync_file_range ok
+msync EIO
+new-fd-fsync EIO
+child-fsync EIO"
+	expect_grep "$err" "syncseq\[[0-9]+\]: msync\($T/data\) failed: EIO"
+}
+
 # The control: without the supervisor, the static program is not covered
 # at all (the injector is never reached either).
 test_no_supervise_leaves_a_static_program_uncovered() {
