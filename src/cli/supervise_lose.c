@@ -15,7 +15,8 @@
  *
  * The file is read and written through new descriptions opened on the
  * target's (/proc/self/fd of the duplicate), whatever the target's access
- * mode; opening one does not consume the file's pending error.
+ * mode; opening one does not consume the file's pending error.  Raw system
+ * calls, as for the syncs (run_sync).
  */
 #include "supervise.h"
 
@@ -30,6 +31,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "sys.h"
 
 #define BASELINE_MAX 64
 #define BLOCK 4096
@@ -64,7 +66,7 @@ static int reopen(int dup, int flags)
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", dup);
-	return open(path, flags | O_CLOEXEC);
+	return sys_openat(AT_FDCWD, path, flags | O_CLOEXEC, 0);
 }
 
 /* Copy len bytes from in to out, both from offset 0; false on error. */
@@ -73,9 +75,9 @@ static bool copy(int in, int out, off_t len)
 	static char buf[64 * 1024]; /* under baseline_lock */
 
 	for (off_t at = 0; at < len;) {
-		ssize_t n = pread(in, buf, sizeof(buf), at);
+		ssize_t n = sys_pread(in, buf, sizeof(buf), at);
 
-		if (n <= 0 || pwrite(out, buf, (size_t)n, at) != n)
+		if (n <= 0 || sys_pwrite(out, buf, (size_t)n, at) != n)
 			return false;
 		at += n;
 	}
@@ -96,18 +98,18 @@ void sv_lose_baseline(int dup)
 	if (!(b = baseline_find(&key))) {
 		b = &baselines[baseline_next++ % BASELINE_MAX];
 		if (b->memfd >= 0)
-			close(b->memfd);
+			sys_close(b->memfd);
 		b->key = key;
 		b->memfd = memfd_create("stickysync-baseline", MFD_CLOEXEC);
 	}
 	b->size = st.st_size;
-	if (b->memfd < 0 || ftruncate(b->memfd, 0) != 0 || !copy(in, b->memfd, st.st_size)) {
+	if (b->memfd < 0 || sys_ftruncate(b->memfd, 0) != 0 || !copy(in, b->memfd, st.st_size)) {
 		if (b->memfd >= 0)
-			close(b->memfd);
+			sys_close(b->memfd);
 		b->memfd = -1; /* no baseline rather than a wrong one */
 	}
 	pthread_mutex_unlock(&baseline_lock);
-	close(in);
+	sys_close(in);
 }
 
 /* lose=zero: the blocks that differ from the baseline, and everything past
@@ -118,13 +120,13 @@ static bool zero_changes(const struct baseline *b, int out, off_t size)
 
 	for (off_t at = 0; at < size; at += BLOCK) {
 		size_t len = (size_t)(size - at < BLOCK ? size - at : BLOCK);
-		ssize_t had = at < b->size ? pread(b->memfd, then, len, at) : 0;
+		ssize_t had = at < b->size ? sys_pread(b->memfd, then, len, at) : 0;
 
-		if (pread(out, now, len, at) != (ssize_t)len)
+		if (sys_pread(out, now, len, at) != (ssize_t)len)
 			return false;
 		if (had == (ssize_t)len && memcmp(now, then, len) == 0)
 			continue;
-		if (pwrite(out, zeros, len, at) != (ssize_t)len)
+		if (sys_pwrite(out, zeros, len, at) != (ssize_t)len)
 			return false;
 	}
 	return true;
@@ -161,11 +163,11 @@ void sv_lose_apply(int dup, enum inject_lose lose, const char *path)
 	if (!(b = baseline_find(&key)))
 		say_kept(path, "no earlier sync of it was seen by the supervisor");
 	else if (lose == LOSE_OLD)
-		ok = ftruncate(out, b->size) == 0 && copy(b->memfd, out, b->size);
+		ok = sys_ftruncate(out, b->size) == 0 && copy(b->memfd, out, b->size);
 	else
 		ok = zero_changes(b, out, st.st_size);
 	if (b && !ok)
 		say_kept(path, strerror(errno));
 	pthread_mutex_unlock(&baseline_lock);
-	close(out);
+	sys_close(out);
 }

@@ -56,6 +56,7 @@
 #include "record.h"
 #include "state.h"
 #include "strcopy.h"
+#include "sys.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd for one thread */
@@ -367,7 +368,7 @@ static bool library_call(const struct target *t, const struct seccomp_notif *req
 static void target_drop(struct target *t)
 {
 	if (t->pidfd >= 0)
-		close(t->pidfd);
+		sys_close(t->pidfd);
 	t->pidfd = -1;
 }
 
@@ -456,7 +457,7 @@ static void target_prog(pid_t tgid, char *out, size_t size)
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)tgid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
 		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
+		sys_close(fd);
 	}
 	if (n <= 0) {
 		str_copy(out, size, "?");
@@ -532,13 +533,13 @@ static bool witness_keep(const struct file_key *key, int dup, bool refusing)
 		first = refusing && !w->reported;
 		w->reported |= refusing;
 		pthread_mutex_unlock(&witness_lock);
-		close(dup);
+		sys_close(dup);
 		return first;
 	}
 	w = &witnesses[witness_next];
 	witness_next = (witness_next + 1) % WITNESS_MAX;
 	if (w->fd >= 0)
-		close(w->fd); /* the oldest: judged as a new fd from now on */
+		sys_close(w->fd); /* the oldest: judged as a new fd from now on */
 	else
 		__atomic_add_fetch(&witness_count, 1, __ATOMIC_RELAXED);
 	w->key = *key;
@@ -630,11 +631,11 @@ static void witness_process(const struct file_key *key, pid_t pid)
 				continue;
 			}
 		}
-		close(dup);
+		sys_close(dup);
 	}
 	closedir(d);
 	if (pidfd >= 0)
-		close(pidfd);
+		sys_close(pidfd);
 }
 
 /*
@@ -818,7 +819,7 @@ static int latch_failure(const struct target *t, pid_t tid, enum op op, int fd, 
 	int stored;
 
 	if (key_from_fd(dup, &key) != 0) {
-		close(dup);
+		sys_close(dup);
 		return err;
 	}
 	if (op == OP_SYNCFS)
@@ -834,7 +835,7 @@ static int latch_failure(const struct target *t, pid_t tid, enum op op, int fd, 
 	stored = store_latch(&ev);
 	count(&stats.latched);
 	if (op == OP_SYNCFS || fd < 0) {
-		close(dup);
+		sys_close(dup);
 	} else {
 		struct latch_view view;
 
@@ -859,7 +860,7 @@ static int judge_success(const struct target *t, pid_t tid, enum op op, int fd, 
 
 	if ((!any_record() && !__atomic_load_n(&witness_count, __ATOMIC_RELAXED)) ||
 	    key_from_fd(dup, &key) != 0) {
-		close(dup);
+		sys_close(dup);
 		return 0;
 	}
 	lookup(&key, &view);
@@ -879,13 +880,13 @@ static int judge_success(const struct target *t, pid_t tid, enum op op, int fd, 
 		snapshot_once(&key, view.latch_seq);
 	witness = is_witness(&key, dup);
 	if (!view.active && !witness) {
-		close(dup);
+		sys_close(dup);
 		return 0;
 	}
 	fd_path_of(dup, path, sizeof(path));
 	count(&stats.refused);
 	if (witness ? witness_keep(&key, dup, true)
-		    : (close(dup), first_refusal(t->tgid, fd, view.latch_seq)))
+		    : (sys_close(dup), first_refusal(t->tgid, fd, view.latch_seq)))
 		report_refusal(t->tgid, op, fd, path, &view, witness);
 	abort_target(t->tgid, tid);
 	return opts.policy == POLICY_OBSERVE ? 0 : EIO;
@@ -901,29 +902,33 @@ static int judge_syncfs(const struct target *t, pid_t tid, int fd, int dup)
 	if (!any_record() || key_from_fd(dup, &key) != 0 ||
 	    (!latchtab_dev_active(&shared, key.dev, &view) &&
 	     !latchtab_dev_active(&local, key.dev, &view))) {
-		close(dup);
+		sys_close(dup);
 		return 0;
 	}
 	fd_path_of(dup, path, sizeof(path));
-	close(dup);
+	sys_close(dup);
 	count(&stats.refused);
 	report_refusal(t->tgid, OP_SYNCFS, fd, path, &view, false);
 	abort_target(t->tgid, tid);
 	return opts.policy == POLICY_OBSERVE ? 0 : EIO;
 }
 
+/* The sync itself, as a raw system call: were libstickysync.so preloaded
+ * into stickysync (/etc/ld.so.preload), its wrappers must not judge, or
+ * inject into, the supervisor's own calls on the targets' files (their
+ * closes are raw too). */
 static int run_sync(enum op op, int dup, const struct seccomp_data *d)
 {
 	switch (op) {
 	case OP_FSYNC:
-		return fsync(dup);
+		return sys_fsync(dup);
 	case OP_FDATASYNC:
-		return fdatasync(dup);
+		return (int)syscall(SYS_fdatasync, dup);
 	case OP_SYNC_FILE_RANGE:
 		return (int)syscall(SYS_sync_file_range, dup, (off_t)d->args[1], (off_t)d->args[2],
 				    (unsigned)d->args[3]);
 	case OP_SYNCFS:
-		return syncfs(dup);
+		return (int)syscall(SYS_syncfs, dup);
 	default:
 		return errno = ENOSYS, -1;
 	}
@@ -981,7 +986,7 @@ static bool handle_fd_sync(int listener, const struct seccomp_notif *req,
 		return true;
 	}
 	if (library_call(t, req)) { /* its id came back in another process */
-		close(dup);
+		sys_close(dup);
 		return library_judges(resp);
 	}
 	if (inject_active())
@@ -998,7 +1003,7 @@ static bool handle_fd_sync(int listener, const struct seccomp_notif *req,
 			sv_lose_baseline(dup);
 	}
 	if (err && record_not_applicable(err)) {
-		close(dup);
+		sys_close(dup);
 		resp->error = -err;
 		return true;
 	}
@@ -1078,7 +1083,7 @@ static bool handle_msync(int listener, const struct seccomp_notif *req,
 	if ((err = injected(OP_MSYNC, path, &lose)) != 0) {
 		if (lose != LOSE_KEEP)
 			sv_lose_apply(fd, lose, path);
-	} else if (fdatasync(fd) != 0) {
+	} else if (syscall(SYS_fdatasync, fd) != 0) {
 		err = errno;
 	}
 	if (err && !record_not_applicable(err)) {
@@ -1087,10 +1092,10 @@ static bool handle_msync(int listener, const struct seccomp_notif *req,
 	}
 	/* no fd: only an unacknowledged latch refuses it */
 	if (!any_record() || key_from_fd(fd, &key) != 0 || (lookup(&key, &view), !view.active)) {
-		close(fd);
+		sys_close(fd);
 		return reply_continue(resp);
 	}
-	close(fd);
+	sys_close(fd);
 	count(&stats.refused);
 	report_refusal(t->tgid, OP_MSYNC, -1, path, &view, false);
 	abort_target(t->tgid, (pid_t)req->pid);

@@ -134,6 +134,25 @@ fsync EIO"
 	expect_grep "$err" "^stickysync: state file $STICKYSYNC_STATE/latches shrank or ran out of space under this process: .*; new latches stay in the supervisor$"
 }
 
+# The library preloaded into stickysync itself (/etc/ld.so.preload, or an
+# inherited LD_PRELOAD) must not judge, or inject into, the supervisor's own
+# syncs and closes of the targets' files.
+test_the_library_in_stickysync_itself_changes_nothing() {
+	supervisor_works
+	runc env LD_PRELOAD="${SANITIZER_PRELOAD:+$SANITIZER_PRELOAD }$LIB" "$CLI" run \
+		--inject "op=fsync,path=$T/data,nth=1" --inject "op=close,path=$T/data" -- \
+		"$SEQ" seq "$T/data" 0
+	expect_eq "$out" "fsync EIO
+fsync-again EIO
+fdatasync EIO
+sync_file_range EIO
+msync EIO
+new-fd-fsync EIO
+child-fsync EIO"
+	expect_eq "$(grep -c 'failed:' <<<"$err")" 1 "one failure"
+	expect_no_grep "$err" "^stickysync: stickysync\["
+}
+
 # ---- Go -------------------------------------------------------------------------
 
 test_go_program_is_supervised_goroutines_children_and_reopens_fail() {
