@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -507,6 +508,19 @@ static int command_status(int status, char *how, size_t size)
 	return WEXITSTATUS(status);
 }
 
+/* The supervisor holds pidfds, witnesses and copies (hundreds of fds): its
+ * soft limit goes up to the hard one.  The tree, forked already, keeps
+ * its own. */
+static void raise_fd_limit(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
 /* The keeper's report of CMD's status; false if the keeper died first. */
 static bool read_status(int fd, int *status)
 {
@@ -532,6 +546,7 @@ static int supervise_tree(const struct supervise_launch *l, int sock, int status
 	}
 	*l->cmd_pid = h.pid;
 	sigprocmask(SIG_UNBLOCK, l->blocked, NULL);
+	raise_fd_limit();
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0 ||
 	    !start_workers(listener)) {
 		cli_error("%s cannot be supervised: %s", l->cmd[0], strerror(errno));
