@@ -1160,12 +1160,18 @@ static void check_exec(const struct seccomp_notif *req, pid_t tgid)
 	if (file[0] == '/')
 		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)req->pid, file);
 	else if (at && (int)req->data.args[0] != AT_FDCWD)
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d/%s", (int)req->pid,
-			 (int)req->data.args[0], file);
+		/* "" with AT_EMPTY_PATH (fexecve): the fd itself */
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d%s%s", (int)req->pid,
+			 (int)req->data.args[0], file[0] ? "/" : "", file);
 	else
 		snprintf(path, sizeof(path), "/proc/%d/cwd/%s", (int)req->pid, file);
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !(what = privilege_of(path, &st)))
 		return;
+	if (!file[0]) { /* name the file the fd holds */
+		ssize_t n = readlink(path, file, sizeof(file) - 1);
+
+		file[n > 0 ? n : 0] = '\0';
+	}
 	target_prog(tgid, prog, sizeof(prog));
 	cli_warn("%s[%d] runs %s, which is %s: under no_new_privs it runs without its "
 		 "privileges (the supervisor sets it unless run by root)",

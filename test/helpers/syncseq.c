@@ -20,6 +20,7 @@
  *                            without SA_RESTART (or with): "eintr N failed N"
  *   syncseq loop FILE        fsync every 10 ms until killed ("fsync ok" each)
  *   syncseq uring            io_uring_setup: "io_uring_setup ok" or its errno
+ *   syncseq fexec FILE       run FILE through fexecve (execveat of an fd)
  *   syncseq many FILE N      N times: write a byte, fsync
  *                            ("failed N ns_per_call T", the pair timed)
  *   syncseq writes N         N one-byte writes to /dev/null ("ns_per_call T")
@@ -239,6 +240,18 @@ static int writes(long n)
 	return 0;
 }
 
+static int fexec(const char *path)
+{
+	char *args[] = {(char *)path, NULL};
+	extern char **environ;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0)
+		fexecve(fd, args, environ);
+	perror(path);
+	return 127;
+}
+
 static int uring(void)
 {
 	struct io_uring_params p;
@@ -268,6 +281,8 @@ int main(int argc, char **argv)
 		return many(argv[2], atol(argv[3]));
 	if (argc == 3 && strcmp(argv[1], "writes") == 0)
 		return writes(atol(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "fexec") == 0)
+		return fexec(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "uring") == 0)
 		return uring();
 	if (argc == 3 && strcmp(argv[1], "loop") == 0)
@@ -275,6 +290,6 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: syncseq seq FILE MIB | one FILE | ackseq FILE CLI | loseseq FILE | "
 			"signals FILE N "
 			"[restart] | loop FILE | "
-			"uring | many FILE N | writes N\n");
+			"uring | fexec FILE | many FILE N | writes N\n");
 	return 2;
 }

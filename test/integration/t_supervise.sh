@@ -396,9 +396,11 @@ test_setuid_program_in_the_tree_is_reported() {
 	cp /bin/true "$d/suid-true"
 	chmod 4755 "$d/suid-true"
 	runc setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		"$CLI" run --supervise --state off -- sh -c "'$d/suid-true'; '$SEQ' one /dev/null"
+		"$CLI" run --supervise --state off -- sh -c "'$d/suid-true'; '$SEQ' fexec '$d/suid-true'"
 	rm -rf "$d"
 	expect_grep "$err" "warning: sh\[[0-9]+\] runs $d/suid-true, which is set-user-ID: under no_new_privs it runs without its privileges"
+	# also through an fd (fexecve: execveat with an empty path)
+	expect_grep "$err" "warning: syncseq\[[0-9]+\] runs $d/suid-true, which is set-user-ID"
 }
 
 test_deny_io_uring() {
