@@ -727,13 +727,14 @@ static void call_str(struct line *l, const char *op, int fd, const char *path)
 	line_str(l, path[0] ? path : "?");
 }
 
-/* The library's words for what follows a failure (record.c). */
+/* The library's words for what follows a failure (record.c); failstop's
+ * reads and writes are the library's alone. */
 static const char *next_step(void)
 {
 	switch (opts.policy) {
 	case POLICY_FAILSTOP:
 		return "later reads, writes and syncs of this file fail with EIO until it is "
-		       "reopened and the loss acknowledged";
+		       "reopened and the loss acknowledged (syncs only, for supervised programs)";
 	case POLICY_ABORT:
 		return "aborting";
 	case POLICY_OBSERVE:

@@ -221,6 +221,17 @@ test_abort_policy_aborts_the_target() {
 	expect_grep "$err" "failed: EIO .*; aborting"
 }
 
+# failstop: syncs are refused as under sticky; reads and writes, which are
+# not trapped, go through, and the command says so before CMD starts.
+test_failstop_policy_refuses_syncs_and_says_what_it_cannot() {
+	supervisor_works
+	runc cli run --policy failstop --inject "op=fsync,path=$T/data,nth=1" -- "$SEQ" seq "$T/data" 0
+	expect_grep "$out" "^fsync-again EIO$"
+	expect_grep "$out" "^new-fd-fsync EIO$"
+	expect_line "$err" "stickysync: warning: policy failstop: supervised programs get EIO from syncs of latched files, but their reads and writes are not trapped and go through"
+	expect_grep "$err" "failed: EIO .*; later reads, writes and syncs of this file fail with EIO until it is reopened and the loss acknowledged \(syncs only, for supervised programs\)$"
+}
+
 test_log_file_gets_the_reports() {
 	supervisor_works
 	runc cli run --log "$T/log" --inject "op=fsync,path=$T/data,nth=1" -- "$SEQ" seq "$T/data" 0
