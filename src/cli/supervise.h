@@ -14,13 +14,17 @@
  * untouched: the filter depends only on the call's number, so the kernel
  * caches its verdict for them.
  *
- *   supervise.c       the process tree: filter, listener, keeper, end
- *   supervise_sync.c  one notification: the target, the sync, the verdict
- *   supervise_lose.c  lose= of the injector, from copies made at syncs
+ *   supervise.c          the process tree: filter, listener, keeper, end
+ *   supervise_sync.c     one notification: the sync, the verdict, the report
+ *   supervise_target.c   who made the call: pidfd cache, library, names
+ *   supervise_witness.c  the descriptions that stay latched after an ack
+ *   supervise_lose.c     lose= of the injector, from copies made at syncs
  *
- * Processes of the tree that have libstickysync.so loaded judge their own
- * syncs: the supervisor lets their calls through unjudged (CONTINUE), so no
- * call is ever judged twice.
+ * In a process of the tree that has libstickysync.so loaded, a sync made
+ * from libc's code passed through the library's wrapper, which judges it:
+ * the supervisor lets it through (CONTINUE).  Any other (a Go runtime's own
+ * system call, in a dynamically linked Go program) is the supervisor's.  No
+ * call is judged twice.
  */
 #ifndef STICKYSYNC_CLI_SUPERVISE_H
 #define STICKYSYNC_CLI_SUPERVISE_H
@@ -29,9 +33,11 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "config.h"
+#include "identity.h"
 #include "inject.h"
 
 /* Set in CMD's environment: the pid of the supervisor of its tree. */
@@ -80,6 +86,48 @@ bool sv_handle(int listener, const struct seccomp_notif *req, struct seccomp_not
 void sv_note_empty_receive(void);
 /* At the end: the injector's counts, and statistics when asked for. */
 void sv_finish(void);
+
+/* ---- between the supervisor's files ------------------------------------------ */
+
+/* supervise_target.c: what a worker knows of a thread of the tree. */
+struct sv_target {
+	pid_t tid, tgid;
+	int pidfd; /* -1: empty slot */
+	/* libc's code, in a process with the library (else empty) */
+	unsigned long libc_lo, libc_hi;
+	uint64_t checked; /* exec_seq when the maps were read */
+};
+
+/* The caller's entry (pidfd, process, library); NULL if it is gone. */
+struct sv_target *sv_target_get(int listener, const struct seccomp_notif *req);
+/* The target's own open file description behind fd, here; -1 with errno
+ * (ESRCH: the thread is gone).  *tp may be replaced by a fresh entry. */
+int sv_target_fd(int listener, const struct seccomp_notif *req, struct sv_target **tp, int fd);
+/* Is the thread behind a cached pidfd still there? */
+bool sv_target_alive(const struct sv_target *t);
+/* Was this call made by libc's code in a process with the library? */
+bool sv_library_call(const struct sv_target *t, const struct seccomp_notif *req);
+/* Process tgid is about to exec: its library may come or go. */
+void sv_note_exec(pid_t tgid);
+/* A field of /proc/TID/status, or -1. */
+long sv_status_field(pid_t tid, const char *name);
+/* argv[0]'s last component, as the library names its process. */
+void sv_target_prog(pid_t tgid, char *out, size_t size);
+/* The path of one of this process's fds ("?" if none). */
+void sv_fd_path(int fd, char *out, size_t size);
+
+/* supervise_witness.c */
+bool sv_any_witness(void);
+/* Is dup's description a witness of key? */
+bool sv_is_witness(const struct file_key *key, int dup);
+/* Keep dup (now the store's) as a witness of key; refusing: true the first
+ * time a refusal through its description is to be reported. */
+bool sv_witness_keep(const struct file_key *key, int dup, bool refusing);
+/* Every description of key's file open in the tree becomes a witness, once
+ * per latch. */
+void sv_snapshot_once(const struct file_key *key, uint64_t latch_seq);
+/* A refusal through fd (not a witness) is reported once per fd and latch. */
+bool sv_first_refusal(pid_t tgid, int fd, uint64_t latch_seq);
 
 /* ---- supervise_lose.c ------------------------------------------------------ */
 

@@ -58,13 +58,7 @@
 #include "strcopy.h"
 #include "sys.h"
 
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd for one thread */
-#endif
 #define LOCAL_CAPACITY 1024u
-#define WITNESS_MAX 256
-#define CACHE_SLOTS 256 /* pidfds per worker, by thread id */
-#define EXEC_RING 64
 
 /* ---- the latch tables ---------------------------------------------------------- */
 
@@ -238,467 +232,6 @@ void sv_set_no_new_privs(bool set)
 	no_new_privs = set;
 }
 
-/* The keeper: every process of the tree descends from it. */
-static pid_t tree_root;
-
-void sv_set_tree(pid_t keeper)
-{
-	tree_root = keeper;
-}
-
-/* ---- who the target is ----------------------------------------------------------- */
-
-/* What a worker knows of a thread of the tree. */
-struct target {
-	pid_t tid, tgid;
-	int pidfd; /* -1: empty slot */
-	/* libc's code, in a process with the library (else empty) */
-	unsigned long libc_lo, libc_hi;
-	uint64_t checked; /* exec_seq when the maps were read */
-};
-
-static __thread struct target cache[CACHE_SLOTS];
-static __thread bool cache_ready;
-
-/* execve calls seen, by tgid: a process that execs may load the library or
- * drop it. */
-static pid_t exec_ring[EXEC_RING];
-static uint64_t exec_seq;
-static pthread_mutex_t exec_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void note_exec(pid_t tgid)
-{
-	pthread_mutex_lock(&exec_lock);
-	__atomic_store_n(&exec_ring[exec_seq % EXEC_RING], tgid, __ATOMIC_RELAXED);
-	__atomic_store_n(&exec_seq, exec_seq + 1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&exec_lock);
-}
-
-/* Has t's process exec'd since its library was looked for? */
-static bool exec_since(const struct target *t)
-{
-	uint64_t now = __atomic_load_n(&exec_seq, __ATOMIC_ACQUIRE), i;
-	bool seen = false;
-
-	if (now == t->checked)
-		return false;
-	if (now - t->checked > EXEC_RING)
-		return true;
-	for (i = t->checked; i < now && !seen; i++)
-		seen = __atomic_load_n(&exec_ring[i % EXEC_RING], __ATOMIC_RELAXED) == t->tgid;
-	/* entries overwritten while we read: cannot tell */
-	return seen || __atomic_load_n(&exec_seq, __ATOMIC_ACQUIRE) - t->checked > EXEC_RING;
-}
-
-/* A field of /proc/TID/status, or -1. */
-static long status_field(pid_t tid, const char *name)
-{
-	char path[64], line[256];
-	size_t len = strlen(name);
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	if (!(f = fopen(path, "re")))
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, name, len) == 0 && line[len] == ':') {
-			v = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
-/* Is this maps line's file (after its last '/') named like name? */
-static bool maps_file_is(const char *line, size_t len, const char *name, size_t name_len)
-{
-	const char *slash = memrchr(line, '/', len);
-
-	return slash && (size_t)(line + len - slash - 1) >= name_len &&
-	       memcmp(slash + 1, name, name_len) == 0;
-}
-
-/*
- * Does the library judge this process's syncs made through libc?  Where
- * libstickysync.so is mapped, every sync the program makes through libc
- * passes through its wrapper: those (made from libc's code) the supervisor
- * lets through; any other (a Go runtime's own system call instruction, in a
- * dynamically linked Go program the library was loaded into) it judges.
- * Sets t's libc code range.
- */
-static void find_library(struct target *t)
-{
-	char path[64], *line = NULL;
-	unsigned long lo, hi;
-	bool library = false;
-	size_t cap = 0, len;
-	ssize_t n;
-	FILE *f;
-
-	t->libc_lo = t->libc_hi = 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)t->tid);
-	if (!(f = fopen(path, "re")))
-		return;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		char perms[8];
-
-		len = (size_t)n - (line[n - 1] == '\n');
-		library |= maps_file_is(line, len, "libstickysync.so", 16) && line[len - 1] == 'o';
-		if (maps_file_is(line, len, "libc.so", 7) &&
-		    sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && perms[2] == 'x') {
-			t->libc_lo = lo;
-			t->libc_hi = hi;
-		}
-	}
-	free(line);
-	fclose(f);
-	if (!library)
-		t->libc_lo = t->libc_hi = 0;
-}
-
-/* Was this call made by libc's code in a process with the library? */
-static bool library_call(const struct target *t, const struct seccomp_notif *req)
-{
-	uint64_t ip = req->data.instruction_pointer;
-
-	return ip >= t->libc_lo && ip < t->libc_hi;
-}
-
-static void target_drop(struct target *t)
-{
-	if (t->pidfd >= 0)
-		sys_close(t->pidfd);
-	t->pidfd = -1;
-}
-
-/*
- * A pidfd of the thread that made the call.  The thread id of a
- * notification may be reused once its thread is gone, so a new pidfd is
- * trusted only once the notification is found still valid: its thread is
- * then the caller.  A cached pidfd always names the thread it was opened
- * for: once that thread is gone, pidfd_getfd fails with ESRCH.
- */
-static struct target *target_open(int listener, const struct seccomp_notif *req)
-{
-	struct target *t = &cache[req->pid % CACHE_SLOTS];
-	pid_t tid = (pid_t)req->pid;
-	uint64_t id = req->id;
-
-	target_drop(t);
-	t->tid = tid;
-	t->checked = __atomic_load_n(&exec_seq, __ATOMIC_ACQUIRE);
-	t->tgid = (pid_t)status_field(tid, "Tgid");
-	if (t->tgid <= 0)
-		return NULL;
-	t->pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
-	if (t->pidfd < 0 && errno == EINVAL) /* before 6.9: the process's */
-		t->pidfd = (int)syscall(SYS_pidfd_open, t->tgid, 0);
-	if (t->pidfd < 0)
-		return NULL;
-	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) {
-		target_drop(t);
-		return NULL;
-	}
-	find_library(t);
-	return t;
-}
-
-static struct target *target_get(int listener, const struct seccomp_notif *req)
-{
-	struct target *t;
-
-	if (!cache_ready) {
-		for (int i = 0; i < CACHE_SLOTS; i++)
-			cache[i].pidfd = -1;
-		cache_ready = true;
-	}
-	t = &cache[req->pid % CACHE_SLOTS];
-	if (t->pidfd < 0 || t->tid != (pid_t)req->pid)
-		return target_open(listener, req);
-	if (exec_since(t)) {
-		t->checked = __atomic_load_n(&exec_seq, __ATOMIC_ACQUIRE);
-		find_library(t);
-	}
-	return t;
-}
-
-/* The target's own open file description behind fd, in this process; -1
- * with errno (ESRCH: the thread is gone, even after a fresh pidfd). */
-static int target_fd(int listener, const struct seccomp_notif *req, struct target **tp, int fd)
-{
-	struct target *t = *tp;
-	int dup = (int)syscall(SYS_pidfd_getfd, t->pidfd, fd, 0);
-
-	if (dup >= 0 || errno != ESRCH)
-		return dup;
-	/* a cached pidfd of a thread gone, whose id came back */
-	target_drop(t);
-	if (!(*tp = t = target_open(listener, req)))
-		return errno = ESRCH, -1;
-	return (int)syscall(SYS_pidfd_getfd, t->pidfd, fd, 0);
-}
-
-/* Is the thread behind a cached pidfd still there?  (Then the caller, whose
- * id it has, is that thread.) */
-static bool target_alive(const struct target *t)
-{
-	return syscall(SYS_pidfd_send_signal, t->pidfd, 0, NULL, 0) == 0;
-}
-
-/* argv[0]'s last component, as the library names its process. */
-static void target_prog(pid_t tgid, char *out, size_t size)
-{
-	char path[64], buf[256];
-	const char *slash;
-	ssize_t n = -1;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)tgid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		sys_close(fd);
-	}
-	if (n <= 0) {
-		str_copy(out, size, "?");
-		return;
-	}
-	buf[n] = '\0';
-	slash = strrchr(buf, '/');
-	str_copy(out, size, slash ? slash + 1 : buf);
-}
-
-static void fd_path_of(int fd, char *out, size_t size)
-{
-	char link[64];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, out, size - 1);
-	out[n > 0 ? n : 0] = '\0';
-	if (n <= 0)
-		str_copy(out, size, "?");
-}
-
-/* ---- witnesses ------------------------------------------------------------------- */
-
-static struct witness {
-	struct file_key key;
-	int fd;	       /* a duplicate of the description; -1: free */
-	bool reported; /* a refusal through it was reported */
-} witnesses[WITNESS_MAX];
-static int witness_count, witness_next;
-static pthread_mutex_t witness_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* The witness of key that dup's description is, or NULL.  Caller holds
- * the lock. */
-static struct witness *witness_find(const struct file_key *key, int dup)
-{
-	pid_t self = getpid();
-
-	for (int i = 0; i < WITNESS_MAX; i++)
-		if (witnesses[i].fd >= 0 && key_equal(&witnesses[i].key, key) &&
-		    syscall(SYS_kcmp, self, self, KCMP_FILE, witnesses[i].fd, dup) == 0)
-			return &witnesses[i];
-	return NULL;
-}
-
-static bool is_witness(const struct file_key *key, int dup)
-{
-	bool found;
-
-	if (!__atomic_load_n(&witness_count, __ATOMIC_RELAXED))
-		return false;
-	pthread_mutex_lock(&witness_lock);
-	found = witness_find(key, dup) != NULL;
-	pthread_mutex_unlock(&witness_lock);
-	return found;
-}
-
-/*
- * Keep dup as a witness of key (the store owns it from now on).  refusing:
- * a refusal through it is to be reported, once per description, as the
- * library reports once per fd; returns whether this is the first.
- */
-static bool witness_keep(const struct file_key *key, int dup, bool refusing)
-{
-	struct witness *w;
-	bool first;
-
-	pthread_mutex_lock(&witness_lock);
-	if (witness_count == 0)
-		for (int i = 0; i < WITNESS_MAX; i++)
-			witnesses[i].fd = -1;
-	if ((w = witness_find(key, dup))) {
-		first = refusing && !w->reported;
-		w->reported |= refusing;
-		pthread_mutex_unlock(&witness_lock);
-		sys_close(dup);
-		return first;
-	}
-	w = &witnesses[witness_next];
-	witness_next = (witness_next + 1) % WITNESS_MAX;
-	if (w->fd >= 0)
-		sys_close(w->fd); /* the oldest: judged as a new fd from now on */
-	else
-		__atomic_add_fetch(&witness_count, 1, __ATOMIC_RELAXED);
-	w->key = *key;
-	w->fd = dup;
-	w->reported = refusing;
-	pthread_mutex_unlock(&witness_lock);
-	return refusing;
-}
-
-/* ---- the descriptions open at a loss ---------------------------------------------- */
-
-/* The processes of the tree: the keeper's descendants.  Returns how many
- * pids were put in out (up to max). */
-static int tree_pids(pid_t *out, int max)
-{
-	enum { PROCS = 4096 };
-	static pid_t pid[PROCS], ppid[PROCS]; /* under snapshot_lock */
-	int n = 0, found = 0;
-	bool grew = true;
-	struct dirent *e;
-	DIR *d = opendir("/proc");
-
-	while (d && n < PROCS && (e = readdir(d))) {
-		char path[300], buf[512], *close_paren;
-		FILE *f;
-
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if (!(f = fopen(path, "re")))
-			continue;
-		if (fgets(buf, sizeof(buf), f) && (close_paren = strrchr(buf, ')')) &&
-		    sscanf(close_paren + 1, " %*c %d", &ppid[n]) == 1)
-			pid[n++] = atoi(e->d_name);
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
-	/* grow the set from the keeper until it stops growing */
-	out[found++] = tree_root;
-	while (grew && found < max) {
-		grew = false;
-		for (int i = 0; i < n && found < max; i++) {
-			bool in = false, parent_in = false;
-
-			for (int j = 0; j < found; j++) {
-				in |= out[j] == pid[i];
-				parent_in |= out[j] == ppid[i];
-			}
-			if (!in && parent_in) {
-				out[found++] = pid[i];
-				grew = true;
-			}
-		}
-	}
-	return found;
-}
-
-/* Every open description of key's file in process pid becomes a witness. */
-static void witness_process(const struct file_key *key, pid_t pid)
-{
-	char path[300];
-	struct dirent *e;
-	int pidfd = -1;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	if (!(d = opendir(path)))
-		return;
-	while ((e = readdir(d))) {
-		struct file_key k;
-		struct stat st;
-		int dup;
-
-		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid, e->d_name);
-		if (e->d_name[0] == '.' || stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
-		    st.st_ino != key->ino)
-			continue;
-		if (pidfd < 0 && (pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
-			break;
-		dup = (int)syscall(SYS_pidfd_getfd, pidfd, atoi(e->d_name), 0);
-		if (dup < 0)
-			continue;
-		if (key_from_fd(dup, &k) == 0) {
-			if (key->flags & KEYF_GEN)
-				key_add_generation(&k, dup);
-			if (key_equal(&k, key)) {
-				witness_keep(key, dup, false);
-				continue;
-			}
-		}
-		sys_close(dup);
-	}
-	closedir(d);
-	if (pidfd >= 0)
-		sys_close(pidfd);
-}
-
-/*
- * The library keeps latched, after the acknowledgment, every fd that
- * existed at the loss.  The supervisor does not see opens, so it takes the
- * loss's snapshot: when it latches a file, every description of the file
- * open in the tree then becomes a witness; for a latch it did not make (the
- * library's, another run's), at the first refusal, which can only count more
- * descriptions as old, never fewer.  Once per latch.
- */
-static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-	struct file_key key;
-	uint64_t latch_seq;
-} snapshots[64];
-static unsigned snapshot_next;
-
-static void snapshot_once(const struct file_key *key, uint64_t latch_seq)
-{
-	static pid_t pids[4096];
-	int n;
-
-	if (key->kind != KEY_FILE || tree_root <= 0)
-		return;
-	pthread_mutex_lock(&snapshot_lock);
-	for (unsigned i = 0; i < 64; i++)
-		if (snapshots[i].latch_seq == latch_seq && key_equal(&snapshots[i].key, key)) {
-			pthread_mutex_unlock(&snapshot_lock);
-			return;
-		}
-	snapshots[snapshot_next % 64].key = *key;
-	snapshots[snapshot_next++ % 64].latch_seq = latch_seq;
-	n = tree_pids(pids, 4096);
-	for (int i = 0; i < n; i++)
-		witness_process(key, pids[i]);
-	pthread_mutex_unlock(&snapshot_lock);
-}
-
-/* A refusal through an fd that is not a witness: reported once per fd
- * number and latch, as the library reports once per fd. */
-static bool first_refusal(pid_t tgid, int fd, uint64_t latch_seq)
-{
-	static struct {
-		pid_t tgid;
-		int fd;
-		uint64_t seq;
-	} seen[64];
-	static unsigned next;
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	bool first = true;
-
-	pthread_mutex_lock(&lock);
-	for (unsigned i = 0; i < 64 && first; i++)
-		first = !(seen[i].tgid == tgid && seen[i].fd == fd && seen[i].seq == latch_seq);
-	if (first) {
-		seen[next % 64].tgid = tgid;
-		seen[next % 64].fd = fd;
-		seen[next++ % 64].seq = latch_seq;
-	}
-	pthread_mutex_unlock(&lock);
-	return first;
-}
-
 /* ---- reports --------------------------------------------------------------------- */
 
 /* "stickysync: PROG[PID]: " for the target, as the library writes it. */
@@ -706,7 +239,7 @@ static void target_prefix(struct line *l, pid_t tgid)
 {
 	char prog[REC_PROG_MAX];
 
-	target_prog(tgid, prog, sizeof(prog));
+	sv_target_prog(tgid, prog, sizeof(prog));
 	line_str(l, "stickysync: ");
 	line_str(l, prog);
 	line_str(l, "[");
@@ -811,7 +344,7 @@ static void abort_target(pid_t tgid, pid_t tid)
 
 /* What a failed call on dup (the target's fd, or -1) latches; dup is the
  * store's from now on.  Returns the errno to reply. */
-static int latch_failure(const struct target *t, pid_t tid, enum op op, int fd, int dup, int err,
+static int latch_failure(const struct sv_target *t, pid_t tid, enum op op, int fd, int dup, int err,
 			 const char *path)
 {
 	struct latch_event ev = {.error = err, .op = op_name(op), .pid = t->tgid};
@@ -829,7 +362,7 @@ static int latch_failure(const struct target *t, pid_t tid, enum op op, int fd, 
 		key_add_generation(&key, dup);
 		ev.key = key;
 	}
-	target_prog(t->tgid, prog, sizeof(prog));
+	sv_target_prog(t->tgid, prog, sizeof(prog));
 	ev.prog = prog;
 	ev.path = path;
 	ev.when_ns = record_now_ns();
@@ -840,10 +373,10 @@ static int latch_failure(const struct target *t, pid_t tid, enum op op, int fd, 
 	} else {
 		struct latch_view view;
 
-		witness_keep(&key, dup, false);
+		sv_witness_keep(&key, dup, false);
 		lookup(&key, &view);
 		if (view.found)
-			snapshot_once(&key, view.latch_seq);
+			sv_snapshot_once(&key, view.latch_seq);
 	}
 	report_failure(&ev, fd, stored);
 	abort_target(t->tgid, tid);
@@ -852,15 +385,14 @@ static int latch_failure(const struct target *t, pid_t tid, enum op op, int fd, 
 
 /* A sync of dup succeeded: 0, or EIO when its file is latched.  dup is
  * closed or kept as a witness. */
-static int judge_success(const struct target *t, pid_t tid, enum op op, int fd, int dup)
+static int judge_success(const struct sv_target *t, pid_t tid, enum op op, int fd, int dup)
 {
 	struct latch_view view, fsview;
 	struct file_key key, fs;
 	char path[REC_PATH_MAX];
 	bool witness;
 
-	if ((!any_record() && !__atomic_load_n(&witness_count, __ATOMIC_RELAXED)) ||
-	    key_from_fd(dup, &key) != 0) {
+	if ((!any_record() && !sv_any_witness()) || key_from_fd(dup, &key) != 0) {
 		sys_close(dup);
 		return 0;
 	}
@@ -878,23 +410,23 @@ static int judge_success(const struct target *t, pid_t tid, enum op op, int fd, 
 			view = fsview;
 	}
 	if (view.active)
-		snapshot_once(&key, view.latch_seq);
-	witness = is_witness(&key, dup);
+		sv_snapshot_once(&key, view.latch_seq);
+	witness = sv_is_witness(&key, dup);
 	if (!view.active && !witness) {
 		sys_close(dup);
 		return 0;
 	}
-	fd_path_of(dup, path, sizeof(path));
+	sv_fd_path(dup, path, sizeof(path));
 	count(&stats.refused);
-	if (witness ? witness_keep(&key, dup, true)
-		    : (sys_close(dup), first_refusal(t->tgid, fd, view.latch_seq)))
+	if (witness ? sv_witness_keep(&key, dup, true)
+		    : (sys_close(dup), sv_first_refusal(t->tgid, fd, view.latch_seq)))
 		report_refusal(t->tgid, op, fd, path, &view, witness);
 	abort_target(t->tgid, tid);
 	return opts.policy == POLICY_OBSERVE ? 0 : EIO;
 }
 
 /* syncfs succeeded: EIO while its filesystem is latched. */
-static int judge_syncfs(const struct target *t, pid_t tid, int fd, int dup)
+static int judge_syncfs(const struct sv_target *t, pid_t tid, int fd, int dup)
 {
 	struct latch_view view = {0};
 	char path[REC_PATH_MAX];
@@ -906,7 +438,7 @@ static int judge_syncfs(const struct target *t, pid_t tid, int fd, int dup)
 		sys_close(dup);
 		return 0;
 	}
-	fd_path_of(dup, path, sizeof(path));
+	sv_fd_path(dup, path, sizeof(path));
 	sys_close(dup);
 	count(&stats.refused);
 	report_refusal(t->tgid, OP_SYNCFS, fd, path, &view, false);
@@ -951,14 +483,14 @@ static bool library_judges(struct seccomp_notif_resp *resp)
 }
 
 /* pidfd_getfd was refused (a non-dumpable target, Yama): said once. */
-static void warn_unreachable(const struct target *t, int err)
+static void warn_unreachable(const struct sv_target *t, int err)
 {
 	static int said;
 	char prog[REC_PROG_MAX];
 
 	if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
 		return;
-	target_prog(t->tgid, prog, sizeof(prog));
+	sv_target_prog(t->tgid, prog, sizeof(prog));
 	cli_warn("cannot reach the fds of %s[%d] (%s): its syncs run unsupervised", prog,
 		 (int)t->tgid, strerror(err));
 }
@@ -969,13 +501,13 @@ static bool handle_fd_sync(int listener, const struct seccomp_notif *req,
 	int fd = (int)req->data.args[0], dup, err, ret;
 	char path[REC_PATH_MAX] = "";
 	enum inject_lose lose;
-	struct target *t = target_get(listener, req);
+	struct sv_target *t = sv_target_get(listener, req);
 
 	if (!t)
 		return count(&stats.gone), false;
-	if (library_call(t, req) && target_alive(t))
+	if (sv_library_call(t, req) && sv_target_alive(t))
 		return library_judges(resp);
-	dup = target_fd(listener, req, &t, fd);
+	dup = sv_target_fd(listener, req, &t, fd);
 	if (dup < 0) {
 		if (errno == ESRCH)
 			return count(&stats.gone), false;
@@ -986,12 +518,12 @@ static bool handle_fd_sync(int listener, const struct seccomp_notif *req,
 		resp->error = -EBADF; /* as the kernel: fd is not open */
 		return true;
 	}
-	if (library_call(t, req)) { /* its id came back in another process */
+	if (sv_library_call(t, req)) { /* its id came back in another process */
 		sys_close(dup);
 		return library_judges(resp);
 	}
 	if (inject_active())
-		fd_path_of(dup, path, sizeof(path));
+		sv_fd_path(dup, path, sizeof(path));
 	err = injected(op, path, &lose);
 	if (err && lose != LOSE_KEEP)
 		sv_lose_apply(dup, lose, path);
@@ -1010,7 +542,7 @@ static bool handle_fd_sync(int listener, const struct seccomp_notif *req,
 	}
 	if (err) {
 		if (!path[0])
-			fd_path_of(dup, path, sizeof(path));
+			sv_fd_path(dup, path, sizeof(path));
 		resp->error = -latch_failure(t, (pid_t)req->pid, op, fd, dup, err, path);
 		return true;
 	}
@@ -1065,7 +597,7 @@ static int open_mapping(pid_t tid, unsigned long addr)
 static bool handle_msync(int listener, const struct seccomp_notif *req,
 			 struct seccomp_notif_resp *resp)
 {
-	struct target *t;
+	struct sv_target *t;
 	char path[REC_PATH_MAX];
 	struct latch_view view;
 	enum inject_lose lose;
@@ -1074,13 +606,13 @@ static bool handle_msync(int listener, const struct seccomp_notif *req,
 
 	if (!((int)req->data.args[2] & MS_SYNC))
 		return reply_continue(resp);
-	if (!(t = target_get(listener, req)))
+	if (!(t = sv_target_get(listener, req)))
 		return count(&stats.gone), false;
-	if (library_call(t, req))
+	if (sv_library_call(t, req))
 		return library_judges(resp);
 	if ((fd = open_mapping(t->tid, (unsigned long)req->data.args[0])) < 0)
 		return reply_continue(resp);
-	fd_path_of(fd, path, sizeof(path));
+	sv_fd_path(fd, path, sizeof(path));
 	if ((err = injected(OP_MSYNC, path, &lose)) != 0) {
 		if (lose != LOSE_KEEP)
 			sv_lose_apply(fd, lose, path);
@@ -1173,7 +705,7 @@ static void check_exec(const struct seccomp_notif *req, pid_t tgid)
 
 		file[n > 0 ? n : 0] = '\0';
 	}
-	target_prog(tgid, prog, sizeof(prog));
+	sv_target_prog(tgid, prog, sizeof(prog));
 	cli_warn("%s[%d] runs %s, which is %s: under no_new_privs it runs without its "
 		 "privileges (the supervisor sets it unless run by root)",
 		 prog, (int)tgid, file, what);
@@ -1182,11 +714,11 @@ static void check_exec(const struct seccomp_notif *req, pid_t tgid)
 static bool handle_exec(int listener, const struct seccomp_notif *req,
 			struct seccomp_notif_resp *resp)
 {
-	long tgid = status_field((pid_t)req->pid, "Tgid");
+	long tgid = sv_status_field((pid_t)req->pid, "Tgid");
 
 	(void)listener;
 	if (tgid > 0)
-		note_exec((pid_t)tgid);
+		sv_note_exec((pid_t)tgid);
 	if (no_new_privs && tgid > 0)
 		check_exec(req, (pid_t)tgid);
 	return reply_continue(resp);
@@ -1197,13 +729,13 @@ static bool handle_uring(int listener, const struct seccomp_notif *req,
 			 struct seccomp_notif_resp *resp)
 {
 	static pid_t last;
-	struct target *t = target_get(listener, req);
+	struct sv_target *t = sv_target_get(listener, req);
 	char prog[REC_PROG_MAX];
 
-	if (!t || library_call(t, req) ||
+	if (!t || sv_library_call(t, req) ||
 	    __atomic_exchange_n(&last, t->tgid, __ATOMIC_RELAXED) == t->tgid)
 		return reply_continue(resp);
-	target_prog(t->tgid, prog, sizeof(prog));
+	sv_target_prog(t->tgid, prog, sizeof(prog));
 	cli_warn("%s[%d] sets up io_uring: syncs it submits there are not seen by the supervisor "
 		 "(--deny-io-uring makes io_uring_setup fail, and most programs fall back to "
 		 "system calls)",
