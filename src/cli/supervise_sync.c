@@ -482,7 +482,8 @@ static bool library_judges(struct seccomp_notif_resp *resp)
 	return true;
 }
 
-/* pidfd_getfd was refused (a non-dumpable target, Yama): said once. */
+/* pidfd_getfd failed for another reason than a closed fd: the call runs
+ * as the target made it, unjudged, and that is said once. */
 static void warn_unreachable(const struct sv_target *t, int err)
 {
 	static int said;
@@ -491,8 +492,8 @@ static void warn_unreachable(const struct sv_target *t, int err)
 	if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
 		return;
 	sv_target_prog(t->tgid, prog, sizeof(prog));
-	cli_warn("cannot reach the fds of %s[%d] (%s): its syncs run unsupervised", prog,
-		 (int)t->tgid, strerror(err));
+	cli_warn("cannot reach the fds of %s[%d] (%s): its syncs run unjudged", prog, (int)t->tgid,
+		 strerror(err));
 }
 
 static bool handle_fd_sync(int listener, const struct seccomp_notif *req,
@@ -511,12 +512,13 @@ static bool handle_fd_sync(int listener, const struct seccomp_notif *req,
 	if (dup < 0) {
 		if (errno == ESRCH)
 			return count(&stats.gone), false;
-		if (errno == EPERM || errno == EACCES) {
-			warn_unreachable(t, errno);
-			return reply_continue(resp);
+		if (errno == EBADF) {
+			resp->error = -EBADF; /* as the kernel: fd is not open */
+			return true;
 		}
-		resp->error = -EBADF; /* as the kernel: fd is not open */
-		return true;
+		/* EPERM (a non-dumpable target, Yama), EMFILE, ENOMEM */
+		warn_unreachable(t, errno);
+		return reply_continue(resp);
 	}
 	if (sv_library_call(t, req)) { /* its id came back in another process */
 		sys_close(dup);

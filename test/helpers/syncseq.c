@@ -9,6 +9,7 @@
  *                            fsync, fsync again, fdatasync, sync_file_range,
  *                            msync, fsync on a new fd, fsync in a forked child
  *   syncseq one FILE         open, write 4 KiB, fsync
+ *   syncseq undumpable FILE  the same after prctl(PR_SET_DUMPABLE, 0)
  *   syncseq ackseq FILE CLI  the witnesses of an acknowledged loss: an fd
  *                            open at the loss, the failing fd, an fd opened
  *                            after it; `CLI ack FILE`; each fd syncs again
@@ -36,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -270,6 +272,8 @@ int main(int argc, char **argv)
 		return seq(argv[2], atol(argv[3]));
 	if (argc == 3 && strcmp(argv[1], "one") == 0)
 		return one(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "undumpable") == 0)
+		return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? one(argv[2]) : 2;
 	if (argc == 3 && strcmp(argv[1], "loseseq") == 0)
 		return loseseq(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "ackseq") == 0)
@@ -287,7 +291,8 @@ int main(int argc, char **argv)
 		return uring();
 	if (argc == 3 && strcmp(argv[1], "loop") == 0)
 		loop(argv[2]);
-	fprintf(stderr, "usage: syncseq seq FILE MIB | one FILE | ackseq FILE CLI | loseseq FILE | "
+	fprintf(stderr, "usage: syncseq seq FILE MIB | one FILE | undumpable FILE | ackseq FILE "
+			"CLI | loseseq FILE | "
 			"signals FILE N "
 			"[restart] | loop FILE | "
 			"uring | fexec FILE | many FILE N | writes N\n");

@@ -422,6 +422,22 @@ test_setuid_program_in_the_tree_is_reported() {
 	expect_grep "$err" "warning: syncseq\[[0-9]+\] runs $d/suid-true, which is set-user-ID"
 }
 
+# A target that made itself non-dumpable is out of reach of a supervisor
+# without CAP_SYS_PTRACE: its syncs run unjudged, and that is said.
+test_a_non_dumpable_target_is_reported_unjudged() {
+	supervisor_works
+	[ "$(id -u)" = 0 ] || skip "the supervisor must run as another user than root: needs root to switch"
+	command -v setpriv >/dev/null || skip "no setpriv (util-linux)"
+	chmod 0777 "$T"
+	runc setpriv --reuid=nobody --regid=nogroup --clear-groups "$CLI" run --supervise --state off \
+		--inject "op=fsync,path=$T/data" -- "$SEQ" undumpable "$T/data"
+	expect_eq "$out" "fsync ok" "not injected: out of reach"
+	expect_grep "$err" "warning: cannot reach the fds of syncseq\[[0-9]+\] \(Operation not permitted\): its syncs run unjudged"
+	# root reaches it (CAP_SYS_PTRACE)
+	runc cli run --supervise --state off --inject "op=fsync,path=$T/data" -- "$SEQ" undumpable "$T/data"
+	expect_eq "$out" "fsync EIO"
+}
+
 test_deny_io_uring() {
 	supervisor_works
 	runc cli run --supervise --deny-io-uring -- "$SEQ" uring
