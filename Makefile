@@ -50,7 +50,9 @@ WRAP_SRCS := src/real.c src/fallback.c src/wrap_open.c src/wrap_fd.c src/wrap_wr
              src/wrap_process.c src/wrap_ring.c src/wrap_aio.c \
              src/api.c
 CLI_SRCS  := src/cli/stickysync.c src/cli/run.c src/cli/coverage.c src/cli/records.c src/cli/status.c \
-             src/cli/rings.c
+             src/cli/rings.c \
+             src/cli/supervise.c src/cli/supervise_sync.c src/cli/supervise_target.c \
+             src/cli/supervise_witness.c src/cli/supervise_lose.c
 
 CORE_OBJS := $(CORE_SRCS:src/%.c=$(BUILD)/obj/%.o)
 WRAP_OBJS := $(WRAP_SRCS:src/%.c=$(BUILD)/obj/%.o)

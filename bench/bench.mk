@@ -53,9 +53,10 @@ $(BENCH_BUILD):
 	$(Q)mkdir -p $@
 
 BENCH_ENV = BENCH_BIN=$(BENCH_BUILD) LIB=$(LIB) OUT=$(BENCH_OUT) \
-	ROUNDS=$(BENCH_ROUNDS) TIME_ITERS=$(BENCH_TIME_ITERS)
+	ROUNDS=$(BENCH_ROUNDS) TIME_ITERS=$(BENCH_TIME_ITERS) \
+	CLI=$(CLI) SEQ=$(TEST_BUILD)/syncseq
 
-.PHONY: bench check-counts bench-progs bench-deps
+.PHONY: bench check-counts bench-progs bench-deps bench-supervise
 bench-progs: $(BENCH_PROGS)
 
 # valgrind and strace measure; fiu-utils is the reference.  As root they are
@@ -66,8 +67,12 @@ bench-deps:
 	@[ ! -x scripts/need-packages ] || scripts/need-packages $(BENCH_PKGS) || \
 		echo "bench: packages missing; what needs them is skipped"
 
-bench: bench-deps $(LIB) $(BENCH_PROGS)
+bench: bench-deps $(LIB) $(CLI) $(TEST_BUILD)/syncseq $(BENCH_PROGS)
 	$(BENCH_ENV) bench/bench.sh report
+
+# The supervisor's section alone (bench.sh report includes it).
+bench-supervise: bench-deps $(CLI) $(TEST_BUILD)/syncseq
+	$(Q)CLI=$(CLI) SEQ=$(TEST_BUILD)/syncseq ROUNDS=$(BENCH_ROUNDS) bench/supervise.sh
 
 check-counts: bench-deps $(LIB) $(BENCH_PROGS)
 	$(BENCH_ENV) bench/bench.sh check

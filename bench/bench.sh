@@ -818,6 +818,11 @@ report)
 			echo
 			ring_report
 		fi
+		# The supervisor, for programs the library cannot reach.
+		if [ -x "${CLI:-}" ] && [ -x "${SEQ:-}" ]; then
+			echo
+			CLI=$CLI SEQ=$SEQ ROUNDS=$ROUNDS "$(dirname "$0")/supervise.sh"
+		fi
 	} >"$R/report.md"
 	cat "$R/report.md"
 	if [ -n "$OUT" ]; then

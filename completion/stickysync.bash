@@ -68,7 +68,8 @@ _stickysync()
         run)
             if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W '--policy --log --state --inject --fail-on-latch
-                    --library --dry-run --help --' -- "$cur"))
+                    --library --dry-run --supervise --no-supervise --deny-io-uring --help --' \
+                    -- "$cur"))
             else
                 _command_offset "$cword"
             fi ;;

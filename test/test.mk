@@ -8,7 +8,7 @@ PROBES       := $(TEST_BUILD)/ssprobe $(TEST_BUILD)/ssprobe-lfs $(TEST_BUILD)/ss
 TEST_HELPERS := $(PROBES) $(TEST_BUILD)/libfault.so $(TEST_BUILD)/wrapcheck $(TEST_BUILD)/fdcheck \
                 $(TEST_BUILD)/realcheck $(TEST_BUILD)/forkcheck $(TEST_BUILD)/attachcheck \
                 $(TEST_BUILD)/ctorprobe $(TEST_BUILD)/libctor.so $(BUILD)/ack_example \
-                $(BUILD)/losedata $(TEST_BUILD)/uringprobe $(TEST_BUILD)/aioprobe
+                $(BUILD)/losedata $(TEST_BUILD)/uringprobe $(TEST_BUILD)/aioprobe $(TEST_BUILD)/syncseq
 UNIT_SRCS    := $(wildcard test/unit/*.c)
 HELPER_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Iinclude -g
 
@@ -56,6 +56,10 @@ $(TEST_BUILD)/aioprobe: test/helpers/aioprobe.c | check-deps
 	$(Q)if printf '#include <libaio.h>\n' | $(CC) -E -x c - >/dev/null 2>&1; then \
 		$(CC) $(HELPER_CFLAGS) -O1 -o $@ $< -laio; \
 	else echo "test: libaio.h not found (libaio-dev): the libaio tests will be skipped"; fi
+# Statically linked: a program the library cannot reach (the supervisor's).
+$(TEST_BUILD)/syncseq: test/helpers/syncseq.c
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(HELPER_CFLAGS) -O1 -static -o $@ $<
 $(BUILD)/ack_example: examples/ack_example.c include/stickysync.h
 	$(Q)$(CC) $(HELPER_CFLAGS) -o $@ $<
 $(TEST_BUILD)/libctor.so: test/helpers/ctorlib.c
@@ -100,8 +104,10 @@ asan-run: all $(TEST_BUILD)/unit_tests $(TEST_HELPERS)
 # that the lanes never run the package manager at the same time.
 CHECK_LANE1 ?= unit integration asan torture tsan
 CHECK_LANE2 ?= realfaults gluster counts fuzz
+# t_supervise builds a Go program and runs etcd under the supervisor.
+SUPERVISE_PKGS := golang-go etcd-server
 CHECK_ALL_PKGS = $(BUILD_PKGS) $(CHECK_PKGS) $(RF_PKGS) $(GLUSTER_PKGS) $(BENCH_PKGS) $(TSAN_PKGS) \
-                 $(FUZZ_PKGS)
+                 $(FUZZ_PKGS) $(SUPERVISE_PKGS)
 
 .PHONY: check check-quick check-integration-core check-all-deps
 check-all-deps:

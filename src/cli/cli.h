@@ -9,6 +9,7 @@
  *   records.c     reading the latch table, and printing it as text or JSON
  *   status.c      `status`, `ack`, `prune`
  *   rings.c       processes whose io_uring rings the library cannot follow
+ *   supervise*.c  the supervisor, for programs a preload cannot reach
  *
  * The command reads and writes the same latch table as the library, through
  * the same state and latchtab modules; it never parses the file itself.
@@ -106,14 +107,24 @@ enum elf_kind { ELF_OTHER, ELF_DYNAMIC, ELF_STATIC, ELF_GO };
 enum elf_kind coverage_elf_kind(const char *path);
 /* For "#!INTERP ...", the interpreter: that is the program the kernel runs. */
 bool script_interpreter(const char *path, char *out, size_t size);
+/* The kind of program the kernel runs for the file at path: for a "#!"
+ * script, its interpreter's. */
+enum elf_kind coverage_program_kind(const char *path);
 /* Find cmd as execvp would; false if not found (errno set). */
 bool coverage_resolve(const char *cmd, char *out, size_t size);
+
+/* What runs CMD's syncs past the library: chosen by the kind of program
+ * (SUPERVISE_AUTO), or by --supervise / --no-supervise. */
+enum supervise_mode { SUPERVISE_AUTO = 0, SUPERVISE_ON, SUPERVISE_OFF };
 
 /* run.c: the options of `run`. */
 struct run_opts {
 	const char *policy, *log, *state, *library;
 	char *inject; /* the --inject rules joined with ';', malloc'd */
 	bool fail_on_latch, dry_run;
+	enum supervise_mode supervise;
+	bool deny_io_uring;
+	bool supervised; /* decided by prepare: CMD runs under the supervisor */
 	char **cmd;
 	const char *path; /* the file to run, or NULL: search PATH for cmd[0] */
 };

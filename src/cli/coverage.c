@@ -291,6 +291,15 @@ void coverage_check(const char *cmd)
 	check_binary(cmd, cmd);
 }
 
+enum elf_kind coverage_program_kind(const char *path)
+{
+	char interp[PATH_MAX];
+
+	if (script_interpreter(path, interp, sizeof(interp)))
+		return coverage_elf_kind(interp);
+	return coverage_elf_kind(path);
+}
+
 static bool is_executable_file(const char *path)
 {
 	struct stat st;

@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "config.h"
 #include "inject.h"
+#include "supervise.h"
 
 #define LIB_NAME "libstickysync.so"
 
@@ -93,7 +94,10 @@ enum {
 	OPT_INJECT,
 	OPT_FAIL_ON_LATCH,
 	OPT_LIBRARY,
-	OPT_DRY_RUN
+	OPT_DRY_RUN,
+	OPT_SUPERVISE,
+	OPT_NO_SUPERVISE,
+	OPT_DENY_IO_URING
 };
 
 static const struct option run_options[] = {
@@ -104,6 +108,9 @@ static const struct option run_options[] = {
     {"fail-on-latch", no_argument, NULL, OPT_FAIL_ON_LATCH},
     {"library", required_argument, NULL, OPT_LIBRARY},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"supervise", no_argument, NULL, OPT_SUPERVISE},
+    {"no-supervise", no_argument, NULL, OPT_NO_SUPERVISE},
+    {"deny-io-uring", no_argument, NULL, OPT_DENY_IO_URING},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -135,6 +142,17 @@ int parse_run_args(int argc, char **argv, struct run_opts *o)
 		case OPT_DRY_RUN:
 			o->dry_run = true;
 			break;
+		case OPT_SUPERVISE:
+		case OPT_NO_SUPERVISE:
+			if (o->supervise != SUPERVISE_AUTO &&
+			    o->supervise != (c == OPT_SUPERVISE ? SUPERVISE_ON : SUPERVISE_OFF))
+				return cli_usage("run: --supervise and --no-supervise exclude each "
+						 "other");
+			o->supervise = c == OPT_SUPERVISE ? SUPERVISE_ON : SUPERVISE_OFF;
+			break;
+		case OPT_DENY_IO_URING:
+			o->deny_io_uring = true;
+			break;
 		case OPT_INJECT:
 			if ((ret = add_inject(o, optarg)) != 0)
 				return ret;
@@ -150,6 +168,9 @@ int parse_run_args(int argc, char **argv, struct run_opts *o)
 	}
 	if (optind >= argc)
 		return cli_usage("run: missing CMD");
+	if (o->deny_io_uring && o->supervise == SUPERVISE_OFF)
+		return cli_usage("run: --deny-io-uring works through the supervisor, which "
+				 "--no-supervise turns off");
 	o->cmd = argv + optind;
 	return 0;
 }
@@ -489,6 +510,22 @@ static int wait_command(pid_t pid, char *how, size_t size)
 	return WEXITSTATUS(status);
 }
 
+/* CMD under the supervisor, with the signals forwarded as for a child. */
+static int supervise_and_wait(const char *path, char **cmd, bool deny_io_uring, char *how,
+			      size_t size)
+{
+	sigset_t blocked;
+	struct supervise_launch l = {.path = path,
+				     .cmd = cmd,
+				     .exec = exec_command,
+				     .blocked = &blocked,
+				     .cmd_pid = &child_pid,
+				     .deny_io_uring = deny_io_uring};
+
+	forward_signals(&blocked);
+	return supervise_run(&l, how, size);
+}
+
 static int spawn_and_wait(const char *path, char **cmd, char *how, size_t size)
 {
 	sigset_t blocked;
@@ -699,6 +736,33 @@ static int check_state_folder(const struct options *opt)
 	return 0;
 }
 
+/*
+ * The supervisor runs CMD when asked to, or when CMD (after "#!") is a
+ * program the library cannot reach: statically linked, or Go.  Inside a
+ * supervised tree it is not needed (and could not start): the outer
+ * supervisor covers CMD already.  Otherwise CMD runs under the library
+ * alone, with the warnings of coverage_check.
+ */
+static void choose_supervision(struct run_opts *o, const char *file)
+{
+	enum elf_kind kind = file ? coverage_program_kind(file) : ELF_OTHER;
+	pid_t outer;
+
+	if (o->supervise == SUPERVISE_ON)
+		o->supervised = true;
+	else if (o->supervise == SUPERVISE_AUTO && (kind == ELF_STATIC || kind == ELF_GO))
+		o->supervised = !supervise_already(&outer);
+	if (o->supervised ||
+	    (o->supervise == SUPERVISE_AUTO && (kind == ELF_STATIC || kind == ELF_GO)))
+		return;
+	if (file)
+		coverage_check(file);
+	if (o->deny_io_uring)
+		cli_warn("--deny-io-uring: %s is not supervised (a dynamically linked program); "
+			 "io_uring is not refused (give --supervise)",
+			 o->cmd[0]);
+}
+
 /* Everything that must hold before CMD starts. */
 static int prepare(struct run_opts *o, struct options *opt)
 {
@@ -716,9 +780,10 @@ static int prepare(struct run_opts *o, struct options *opt)
 	    (ret = check_state_folder(opt)) != 0)
 		return ret;
 	if (o->path)
-		coverage_check(o->path);
-	else if (coverage_resolve(o->cmd[0], path, sizeof(path)))
-		coverage_check(path);
+		choose_supervision(o, o->path);
+	else
+		choose_supervision(o,
+				   coverage_resolve(o->cmd[0], path, sizeof(path)) ? path : NULL);
 	return 0;
 }
 
@@ -764,6 +829,9 @@ static void print_dry_run(const struct run_opts *o, const struct options *opt)
 		       opt->state_mode == STATE_OFF
 			   ? "; the state is a private folder made for the run"
 			   : "");
+	if (o->supervised)
+		printf("# supervised: stickysync traps the syncs of CMD's tree (seccomp)%s\n",
+		       o->deny_io_uring ? "; io_uring_setup fails with ENOSYS" : "");
 	for (char **e = environ; *e; e++)
 		if (strncmp(*e, "LD_PRELOAD=", 11) == 0)
 			print_assignment(*e);
@@ -795,7 +863,7 @@ int cmd_run(int argc, char **argv)
 		return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
 	}
 	tally = opt.inject[0] != '\0';
-	if (!o.fail_on_latch && !tally)
+	if (!o.fail_on_latch && !tally && !o.supervised)
 		exec_command(NULL, o.cmd);
 	if (tally)
 		tally = tally_start(report, sizeof(report), &opt);
@@ -804,7 +872,10 @@ int cmd_run(int argc, char **argv)
 			unlink(report);
 		return ret;
 	}
-	ret = spawn_and_wait(NULL, o.cmd, how, sizeof(how));
+	if (o.supervised)
+		ret = supervise_and_wait(NULL, o.cmd, o.deny_io_uring, how, sizeof(how));
+	else
+		ret = spawn_and_wait(NULL, o.cmd, how, sizeof(how));
 	if (tally)
 		tally_finish(report);
 	return o.fail_on_latch ? watch_finish(&w, o.cmd[0], ret, how) : ret;
@@ -865,5 +936,10 @@ int cmd_run_link(int argc, char **argv)
 	o.path = path;
 	if ((ret = prepare(&o, &opt)) != 0)
 		return ret;
+	if (o.supervised) {
+		char how[128];
+
+		return supervise_and_wait(o.path, o.cmd, false, how, sizeof(how));
+	}
 	exec_command(o.path, o.cmd);
 }

@@ -31,7 +31,8 @@ test_subcommands() {
 
 test_run_options_and_values() {
 	out=$(candidates run --)
-	for o in --policy --log --state --inject --fail-on-latch --library --dry-run --help; do
+	for o in --policy --log --state --inject --fail-on-latch --library --dry-run --supervise \
+		--no-supervise --deny-io-uring --help; do
 		expect_line "$out" "$o"
 	done
 	expect_eq "$(candidates run --policy "" | xargs)" "abort failstop observe sticky"

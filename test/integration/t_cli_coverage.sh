@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# stickysync run warns, one line, when a preload cannot reach CMD: statically
-# linked, Go, setuid/setgid.  CMD still runs, with its own exit status.
+# stickysync run warns, one line, when a preload cannot reach CMD: setuid,
+# setgid, file capabilities; and, with --no-supervise, statically linked and
+# Go programs, which otherwise run under the supervisor (t_supervise).  CMD
+# still runs, with its own exit status.
 . test/integration/lib.sh
 . test/integration/cli_lib.sh
 
@@ -18,21 +20,33 @@ test_no_warning_for_a_dynamic_program() {
 	expect_eq "$(warnings "$err")" "" "no warning for sh from PATH"
 }
 
+# Without --no-supervise, the supervisor runs it: no warning, and a dry run
+# says so.
+supervised_without_warning() { # PROGRAM
+	runc cli run "$1"
+	expect_eq "$rc" 3 "it runs, supervised"
+	expect_eq "$(warnings "$err")" "" "no warning: supervised"
+	runc cli run --dry-run "$1"
+	expect_grep "$out" "^# supervised: "
+}
+
 test_static_program_warns() {
 	build_c "$T/static" "$MAIN" -static || skip "no static libc (cc -static failed: $(head -n1 "$T/static.log"))"
-	runc cli run "$T/static"
+	supervised_without_warning "$T/static"
+	runc cli run --no-supervise "$T/static"
 	expect_eq "$rc" 3 "it still runs"
 	expect_line "$err" "stickysync: warning: $T/static is statically linked: no dynamic loader reads LD_PRELOAD, so its syncs are not covered"
 	expect_eq "$(wc -l <<<"$err")" 1
 	# found through PATH, and also with --fail-on-latch
-	PATH="$T:$PATH" runc cli run --fail-on-latch static
+	PATH="$T:$PATH" runc cli run --no-supervise --fail-on-latch static
 	expect_eq "$rc" 3
 	expect_line "$err" "stickysync: warning: $T/static is statically linked: no dynamic loader reads LD_PRELOAD, so its syncs are not covered"
 }
 
 test_static_pie_warns() {
 	build_c "$T/spie" "$MAIN" -static-pie -fPIE || skip "no static-pie support: $(head -n1 "$T/spie.log")"
-	runc cli run "$T/spie"
+	supervised_without_warning "$T/spie"
+	runc cli run --no-supervise "$T/spie"
 	expect_eq "$rc" 3
 	expect_grep "$err" "warning: $T/spie is statically linked"
 }
@@ -41,7 +55,8 @@ test_script_with_static_interpreter_warns() {
 	build_c "$T/static" "$MAIN" -static || skip "no static libc"
 	printf '#!%s -x\n' "$T/static" >"$T/script"
 	chmod +x "$T/script"
-	runc cli run "$T/script"
+	supervised_without_warning "$T/script"
+	runc cli run --no-supervise "$T/script"
 	expect_eq "$rc" 3
 	expect_line "$err" "stickysync: warning: $T/script's interpreter $T/static is statically linked: no dynamic loader reads LD_PRELOAD, so its syncs are not covered"
 }
@@ -50,13 +65,14 @@ test_script_with_static_interpreter_warns() {
 test_go_buildinfo_section_warns() {
 	build_c "$T/gobin" '__attribute__((used, section(".go.buildinfo"))) static const char bi[32] = "\xff Go buildinf:";
 int main(void) { return 3; }'
-	runc cli run "$T/gobin"
+	supervised_without_warning "$T/gobin"
+	runc cli run --no-supervise "$T/gobin"
 	expect_eq "$rc" 3
 	expect_line "$err" "stickysync: warning: $T/gobin is a Go program: Go makes its system calls itself, past libc and libstickysync.so, so its syncs are not covered"
 	# ...also when the symbol table is stripped
 	command -v strip >/dev/null || return 0
 	strip "$T/gobin"
-	runc cli run "$T/gobin"
+	runc cli run --no-supervise "$T/gobin"
 	expect_grep "$err" "warning: $T/gobin is a Go program"
 }
 
@@ -75,7 +91,8 @@ with open(sys.argv[1], "r+b") as f:
     f.seek(0)
     f.write(h)
 EOF
-	runc cli run "$T/gonote"
+	supervised_without_warning "$T/gonote"
+	runc cli run --no-supervise "$T/gonote"
 	expect_eq "$rc" 3
 	expect_line "$err" "stickysync: warning: $T/gonote is a Go program: Go makes its system calls itself, past libc and libstickysync.so, so its syncs are not covered"
 	# the same note under another name is not Go's

@@ -22,7 +22,8 @@ CLI ?= $(BUILD)/stickysync
 
 # Debian packages providing the fixture's and the scenarios' tools.
 RF_PKGS := util-linux procps e2fsprogs xfsprogs btrfs-progs attr qemu-utils sqlite3 redis-server \
-	lmdb-utils liblmdb-dev python3-lmdb postgresql liburing-dev qemu-system-x86 busybox-static
+	lmdb-utils liblmdb-dev python3-lmdb postgresql liburing-dev qemu-system-x86 busybox-static \
+	golang-go
 
 RF_SRC := test/realfaults
 RF_OUT := $(BUILD)/realfaults
@@ -93,10 +94,14 @@ $(RF_OUT)/guest/init: $(RF_SRC)/guest/init.c
 	$(RF_Q)$(CC) $(CFLAGS) -std=gnu11 -static -o $@ $< || \
 		echo "realfaults: no static libc: the qemu-guest scenario will be skipped"
 
-realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI)
+# The supervised programs: syncseq (static C, test.mk) and gosync (Go, built
+# by the scenario).
+RF_SUPERVISED := $(BUILD)/test/syncseq
+
+realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI) $(RF_SUPERVISED)
 	$(RF_Q)$(RF_RUN) --doc docs/REALFAULTS.md
 
-check-realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI)
+check-realfaults: realfaults-deps $(RF_BINS) $(LIB) $(CLI) $(RF_SUPERVISED)
 	$(RF_Q)$(RF_RUN) --doc $(RF_OUT)/REALFAULTS.md
 
 check-gluster: $(RF_BINS) $(LIB) $(CLI)

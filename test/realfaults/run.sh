@@ -331,6 +331,70 @@ scenario_remount() {
 }
 
 # ---------------------------------------------------------------------------
+# Programs the library cannot reach: statically linked C (syncseq) and Go
+# (gosync, whose os.File.Sync makes the system call itself).  The sticky run
+# starts them with `stickysync run`, which puts them under the supervisor.
+# Each writes 64 MiB into the small pool and syncs it every way: again on
+# the same fd, fdatasync, sync_file_range, msync (C), on a new fd, 8
+# goroutines at once and a reopened file (Go), in a child process; then the
+# operator heals the pool, `stickysync status` must list the file, `ack`
+# clears it, and a fresh fd syncs.
+
+SUPERVISED_BIN=$(dirname "$CLI")/test
+
+# sv_run CMD...: CMD alone (linux), or under `stickysync run` (sticky).
+sv_run() {
+	if is_sticky; then
+		timeout 120 env -u LD_PRELOAD STICKYSYNC_STATE="$STATE" STICKYSYNC_POLICY=sticky \
+			STICKYSYNC_LOG=stderr "$CLI" run -- "$@"
+	else
+		timeout 120 env -u LD_PRELOAD -u STICKYSYNC_STATE "$@"
+	fi
+}
+
+scenario_supervised() {
+	local prog=$1 f=$MNT/data out=$WORK/$SCENARIO.out err=$WORK/$SCENARIO.err what result
+	local first= later= bad=
+	sv_run "$prog" seq "$f" 64 >"$out" 2>"$err"
+	cat "$err" >&2
+	while read -r what result; do
+		case $result in ok) result=0 ;; "0/8 ok") result=0/8 ;; esac
+		obs "$what" "$result"
+		if [ -z "${first:-}" ]; then
+			first=$result
+		else
+			later="$later $what=$result"
+			case $result in EIO | "8/8 EIO") ;; *) bad="$bad $what=$result" ;; esac
+		fi
+	done <"$out"
+	check first-sync "$(case ${first:-none} in ENOSPC | EIO) echo 0 ;; *) echo 1 ;; esac)" \
+		"the first sync after 64 MiB fails (got ${first:-nothing})"
+	is_sticky || return 0
+	check later-syncs "$([ -n "$later" ] && [ -z "$bad" ]; echo $?)" \
+		"every later sync fails with EIO (not:$bad)"
+	report_check "$err" report "$(basename "$prog")[" "fsync(fd " "$f" "${first:-?}"
+	case " $(latched_paths | tr '\n' ' ') " in *" $f "*) what=0 ;; *) what=1 ;; esac
+	check status "$what" "stickysync status lists $f"
+	fixture_heal "$MNT" 700
+	ack_paths "$f"
+	sv_run "$prog" one "$f" >"$out" 2>>"$err"
+	result=$(sed -n '$s/^[^ ]* //p' "$out")
+	[ "$result" = ok ] && result=0
+	obs sync-after-ack "$result"
+	check_live sync-after-ack "$([ "$result" = 0 ]; echo $?)" "a fresh fd syncs after the ack (got $result)"
+}
+
+scenario_static() { scenario_supervised "$SUPERVISED_BIN/syncseq"; }
+scenario_go() {
+	local why
+	if ! why=$("$HERE/../helpers/gosync/build.sh" "$SUPERVISED_BIN/gosync"); then
+		printf 'check build skip %s\n' "${why:-go build failed}"
+		return 0
+	fi
+	scenario_supervised "$SUPERVISED_BIN/gosync"
+}
+
+# ---------------------------------------------------------------------------
 # The other policies on real faults, one after the other on one filesystem
 # (a fixture for each would cost more than the policies themselves).  The
 # linux run is plain Linux; the sticky run sets STICKYSYNC_POLICY to
@@ -1041,6 +1105,7 @@ declare -A ONLY_ON=(
 	[policies]="ext4 xfs" [remount]="ext4 xfs" [uring]="ext4 xfs" [qemu-uring]="ext4 xfs"
 	[qemu-guest-uring]=ext4 [qemu-guest-threads]=ext4 [lmdb]=ext4 [postgres-retry]=ext4
 	[postgres-panic]=ext4
+	[static]="ext4 xfs" [go]="ext4 xfs"
 )
 
 run_scenario() {
@@ -1135,6 +1200,13 @@ main() {
 	run_scenario policies
 	run_program_scenario xattr getfattr
 	run_scenario remount
+	if [ -x "$SUPERVISED_BIN/syncseq" ]; then
+		run_scenario static
+		run_scenario go
+	else
+		wanted static && skip_scenario static "$SUPERVISED_BIN/syncseq not built"
+		wanted go && skip_scenario go "$SUPERVISED_BIN/syncseq not built"
+	fi
 	run_program_scenario sqlite-wal sqlite3
 	run_program_scenario sqlite-delete sqlite3
 	run_program_scenario qemu qemu-img qemu-io
