@@ -511,8 +511,8 @@ static int wait_command(pid_t pid, char *how, size_t size)
 }
 
 /* CMD under the supervisor, with the signals forwarded as for a child. */
-static int supervise_and_wait(const char *path, char **cmd, bool deny_io_uring, char *how,
-			      size_t size)
+static int supervise_and_wait(const char *path, char **cmd, bool deny_io_uring,
+			      const char *own_file, char *how, size_t size)
 {
 	sigset_t blocked;
 	struct supervise_launch l = {.path = path,
@@ -520,7 +520,8 @@ static int supervise_and_wait(const char *path, char **cmd, bool deny_io_uring, 
 				     .exec = exec_command,
 				     .blocked = &blocked,
 				     .cmd_pid = &child_pid,
-				     .deny_io_uring = deny_io_uring};
+				     .deny_io_uring = deny_io_uring,
+				     .own_file = own_file};
 
 	forward_signals(&blocked);
 	return supervise_run(&l, how, size);
@@ -873,7 +874,8 @@ int cmd_run(int argc, char **argv)
 		return ret;
 	}
 	if (o.supervised)
-		ret = supervise_and_wait(NULL, o.cmd, o.deny_io_uring, how, sizeof(how));
+		ret = supervise_and_wait(NULL, o.cmd, o.deny_io_uring, tally ? report : NULL, how,
+					 sizeof(how));
 	else
 		ret = spawn_and_wait(NULL, o.cmd, how, sizeof(how));
 	if (tally)
@@ -939,7 +941,7 @@ int cmd_run_link(int argc, char **argv)
 	if (o.supervised) {
 		char how[128];
 
-		return supervise_and_wait(o.path, o.cmd, false, how, sizeof(how));
+		return supervise_and_wait(o.path, o.cmd, false, NULL, how, sizeof(how));
 	}
 	exec_command(o.path, o.cmd);
 }

@@ -347,10 +347,14 @@ static void watch_supervisor(pid_t supervisor, const sigset_t *forwarded, sigset
 		supervisor_gone = 1;
 }
 
-static void __attribute__((noreturn)) keeper_end_tree(const char *cmd, pid_t supervisor)
+static void __attribute__((noreturn))
+keeper_end_tree(const struct supervise_launch *l, pid_t supervisor)
 {
+	const char *cmd = l->cmd[0];
 	int n = end_tree();
 
+	if (l->own_file)
+		unlink(l->own_file);
 	cli_error("the supervisor of %s (pid %d) died: its tree (%d process%s) was killed, since "
 		  "it would have run unsupervised",
 		  cmd, (int)supervisor, n, n == 1 ? "" : "es");
@@ -396,7 +400,7 @@ keeper(const struct supervise_launch *l, pid_t supervisor, int sock, int status_
 		if (pid < 0 && errno == ECHILD)
 			break;
 		if (supervisor_gone)
-			keeper_end_tree(l->cmd[0], supervisor);
+			keeper_end_tree(l, supervisor);
 		sigsuspend(&wait_mask);
 	}
 	if (write(status_fd, &status, sizeof(status)) != (ssize_t)sizeof(status))

@@ -54,6 +54,9 @@ struct supervise_launch {
 	/* Where CMD's pid goes once known, for the forwarding handler. */
 	volatile pid_t *cmd_pid;
 	bool deny_io_uring; /* io_uring_setup fails with ENOSYS */
+	/* A file of the run's own (the injector's tally), or NULL: the keeper
+	 * removes it when it ends a tree whose supervisor died. */
+	const char *own_file;
 };
 
 /*

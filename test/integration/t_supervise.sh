@@ -359,7 +359,9 @@ test_supervisor_killed_ends_the_tree() {
 	supervisor_works
 	# the loop runs as a grandchild in a session of its own: no signal to
 	# the group reaches it, only the keeper can end it
-	"${cli_argv[@]}" run --supervise -- \
+	# (with a rule, so that the run has a tally file for the keeper to remove)
+	mkdir "$T/tmp"
+	TMPDIR="$T/tmp" "${cli_argv[@]}" run --supervise --inject "op=fsync,path=$T/none" -- \
 		sh -c "setsid '$SEQ' loop '$T/loopfile' >'$T/loop.out' 2>&1 & wait" 2>"$T/run.err" &
 	local sv=$! loop
 	wait_for grep -q "fsync ok" "$T/loop.out" || { kill -KILL "$sv"; return 1; }
@@ -374,6 +376,7 @@ test_supervisor_killed_ends_the_tree() {
 	expect_no_grep "$(cat "$T/loop.out")" "ENOSYS"
 	wait_for grep -q "died: its tree" "$T/run.err"
 	expect_grep "$(cat "$T/run.err")" "the supervisor of sh \(pid $sv\) died: its tree \([0-9]+ process(es)?\) was killed"
+	expect_eq "$(ls "$T/tmp")" ""
 }
 
 # The keeper killed: the supervisor ends the tree the same way.
