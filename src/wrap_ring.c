@@ -201,9 +201,15 @@ EXPORT long syscall(long nr, ...)
 	return ret;
 }
 
-/* At exit: rings the library never saw set up (a static liburing, inline
- * system calls) are still open. */
+/*
+ * At exit: rings the library never saw set up (a static liburing, inline
+ * system calls) are still open.  Only in a process that synced through the
+ * library (it attached the latch table): the scan reads every fd's link,
+ * and most processes, which never sync, must not pay for it at every exit.
+ * stickysync status names running processes with such rings either way.
+ */
 __attribute__((destructor)) static void ring_at_exit(void)
 {
-	ring_report_unseen();
+	if (__atomic_load_n(&latch_attach_state, __ATOMIC_ACQUIRE) == LATCH_INIT_DONE)
+		ring_report_unseen();
 }

@@ -10,8 +10,9 @@
  * OP is fsync, fdatasync, sfr (sync_file_range, waiting), dsyncwrite (a
  * 4 KiB write with RWF_DSYNC), write (4 KiB), read (4 KiB), sleep (1 s),
  * fill:MIB:C (MIB MiB of the byte C from offset 0, 1 MiB per SQE; prints
- * the MiB written, or the first failure), or rawsetup (a second ring, set
- * up with syscall(SYS_io_uring_setup) and left open).
+ * the MiB written, or the first failure), rawsetup (a second ring, set
+ * up with syscall(SYS_io_uring_setup) and left open), or libcfsync (an
+ * fsync through libc, not the ring).
  *   -F   the file is registered, SQEs use slot 0 (IOSQE_FIXED_FILE)
  *   -S   an SQPOLL ring
  *   -p   completions are reaped by liburing's inline peek alone: the
@@ -185,6 +186,10 @@ static void op(const char *name)
 	}
 	if (!strcmp(name, "sleep")) {
 		sleep(1);
+		return;
+	}
+	if (!strcmp(name, "libcfsync")) {
+		show(name, fsync(fd) < 0 ? -errno : 0);
 		return;
 	}
 	if (delayed) {
