@@ -117,7 +117,7 @@ static long judged(const struct inflight *p, long res)
 		if (says_nothing((int)-res) ||
 		    (p->kind == AK_SYNC_WRITE && !record_error_latches((int)-res)))
 			return res;
-		latch_init();
+		latch_ready();
 		record_failure(same_fd ? p->fd : -1, p->gen, &p->key, p->op, (int)-res,
 			       same_fd ? NULL : "");
 		return res;

@@ -332,7 +332,7 @@ static void completed(const struct ring_state *rs, const struct inflight *p, int
 		return;
 	if (p->kind == RK_SYNC_WRITE && !record_error_latches(err))
 		return;
-	latch_init();
+	latch_ready();
 	if (p->fd >= 0 && fd_gen(p->fd) == p->gen)
 		record_failure(p->fd, p->gen, &p->key, p->op, err, NULL);
 	else
