@@ -18,16 +18,23 @@
 /*
  * What the scan does with each opcode, by table (one load per SQE): LOOK
  * at it in full (syncs; under the gate, failstop or the injector, reads
- * and writes too), look at a WRITE only when it is a sync by its flags or
- * may be by its fd's, or nothing.
+ * and writes too), look at a WRITE only when it is a sync by its flags
+ * (WRITE_FD: or may be by its fd's, once any fd was opened O_DSYNC), or
+ * nothing.
  */
-enum { SKIP = 0, LOOK, WRITE };
+enum { SKIP = 0, LOOK, WRITE, WRITE_FD };
 #define SYNC_OPS [IORING_OP_FSYNC] = LOOK, [IORING_OP_SYNC_FILE_RANGE] = LOOK
 static const uint8_t scan_plain[256] = {
     SYNC_OPS,
     [IORING_OP_WRITEV] = WRITE,
     [IORING_OP_WRITE_FIXED] = WRITE,
     [IORING_OP_WRITE] = WRITE,
+};
+static const uint8_t scan_dsync_fds[256] = {
+    SYNC_OPS,
+    [IORING_OP_WRITEV] = WRITE_FD,
+    [IORING_OP_WRITE_FIXED] = WRITE_FD,
+    [IORING_OP_WRITE] = WRITE_FD,
 };
 static const uint8_t scan_gated[256] = {
     SYNC_OPS,
@@ -291,10 +298,12 @@ scan_sqe_kept(struct ring_state *rs, const struct ring_abi *ring, struct io_urin
 void ring_scan_sq_slow(struct ring_state *rs, struct ring_abi *ring)
 {
 	uint32_t head = ring->sq.sqe_head, tail = ring->sq.sqe_tail, i = head;
-	uint32_t mask = *ring->sq.kring_mask, shift = (ring->flags & RING_SETUP_SQE128) ? 1 : 0;
-	const uint8_t *scan = io_gate ? scan_gated : scan_plain;
-	bool dsync_fds = __atomic_load_n(&fd_dsync_seen, __ATOMIC_RELAXED);
-	struct io_uring_sqe *sqes = ring->sq.sqes;
+	uint32_t mask = *ring->sq.kring_mask;
+	size_t stride = (ring->flags & RING_SETUP_SQE128) ? 128 : 64;
+	const uint8_t *scan = io_gate						  ? scan_gated
+			      : __atomic_load_n(&fd_dsync_seen, __ATOMIC_RELAXED) ? scan_dsync_fds
+										  : scan_plain;
+	char *sqes = (char *)ring->sq.sqes;
 
 	/* What an earlier call scanned without publishing (a wait on a kernel
 	 * without EXT_ARG) is not scanned twice. */
@@ -303,14 +312,19 @@ void ring_scan_sq_slow(struct ring_state *rs, struct ring_abi *ring)
 	if (tail - head > *ring->sq.kring_entries)
 		return; /* not a liburing ring as this library knows it */
 	for (; i != tail; i++) {
-		struct io_uring_sqe *sqe = &sqes[(i & mask) << shift];
+		struct io_uring_sqe *sqe =
+		    (struct io_uring_sqe *)(sqes + (size_t)(i & mask) * stride);
 		uint8_t what = scan[sqe->opcode];
 
 		if (__builtin_expect(what == SKIP, 1))
 			continue;
-		if (what == LOOK || (sqe->rw_flags & (RWF_DSYNC | RWF_SYNC)) ||
-		    (dsync_fds && !(sqe->flags & IOSQE_FIXED_FILE) && fd_opened_dsync(sqe->fd)))
-			scan_sqe_kept(rs, ring, sqe);
+		/* a plain write: two tests */
+		if (__builtin_expect(what == WRITE && !(sqe->rw_flags & (RWF_DSYNC | RWF_SYNC)), 1))
+			continue;
+		if (what == WRITE_FD && !(sqe->rw_flags & (RWF_DSYNC | RWF_SYNC)) &&
+		    ((sqe->flags & IOSQE_FIXED_FILE) || !fd_opened_dsync(sqe->fd)))
+			continue;
+		scan_sqe_kept(rs, ring, sqe);
 	}
 	rs->sq_scanned = tail;
 }
