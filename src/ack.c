@@ -80,7 +80,7 @@ static int acknowledge_on_file(int fd)
 
 	if (!rt.opt.xattr)
 		return 0;
-	memcpy(a.op, "ack", 4);
+	attr_ack_op(a.op, sizeof(a.op), rt.shared.hdr && !rt.shared.readonly ? rt.shared.id : 0);
 	str_copy(a.prog, sizeof(a.prog), log_prog());
 	attr_host(a.host, sizeof(a.host));
 	err = attr_acknowledge_fd(fd, &a);

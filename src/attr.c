@@ -292,3 +292,34 @@ int attr_acknowledge_path(const char *path, struct latch_attr *a)
 	errno = saved;
 	return err == ENODATA ? 0 : err;
 }
+
+void attr_ack_op(char *op, size_t size, uint32_t table_id)
+{
+	static const char hex[] = "0123456789abcdef";
+	char buf[16] = ATTR_ACK_OP "-";
+	size_t n = sizeof(ATTR_ACK_OP);
+
+	for (int shift = 20; shift >= 0; shift -= 4)
+		buf[n++] = hex[(table_id >> shift) & 15];
+	buf[n] = '\0';
+	str_copy(op, size, table_id ? buf : ATTR_ACK_OP);
+}
+
+uint32_t attr_ack_table(const struct latch_attr *a)
+{
+	uint32_t id = 0;
+	const char *p = a->op + sizeof(ATTR_ACK_OP);
+
+	if (strncmp(a->op, ATTR_ACK_OP "-", sizeof(ATTR_ACK_OP)) != 0)
+		return 0;
+	for (int i = 0; i < 6; i++, p++) {
+		int d = *p >= '0' && *p <= '9'	 ? *p - '0'
+			: *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+						 : -1;
+
+		if (d < 0)
+			return 0;
+		id = id << 4 | (uint32_t)d;
+	}
+	return *p ? 0 : id;
+}

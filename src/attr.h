@@ -20,7 +20,7 @@
  * latch (one that does not parse is reported as an EIO of a sync),
  * except an acknowledgment, which replaces the latch's value:
  *
- *     1 acked ack 1764483012 977 host2 stickysync
+ *     1 acked ack-3f09a1 1764483012 977 host2 stickysync
  *
  * An acknowledgment is written rather than the attribute removed so that a
  * host whose own state folder holds the latch can tell "acknowledged
@@ -59,6 +59,17 @@ struct latch_attr {
 	char host[ATTR_FIELD_MAX];
 	char prog[ATTR_FIELD_MAX];
 };
+
+/*
+ * An acknowledgment made through a latch table names it (its id,
+ * latchtab.h) in its call field, "ack-XXXXXX": that table acknowledged its
+ * records itself, under its own protocol, which no failure racing the
+ * acknowledgment gets past; only the other tables take the file's word
+ * (onfile.c).  Plain "ack" names none.
+ */
+#define ATTR_ACK_OP "ack"
+void attr_ack_op(char *op, size_t size, uint32_t table_id);
+uint32_t attr_ack_table(const struct latch_attr *a);
 
 /* The attribute's text for a; returns its length (always < size, size >=
  * ATTR_VALUE_MAX).  Spaces and control characters in the host and program

@@ -115,6 +115,10 @@ struct latchtab {
 	bool readonly;
 	/* Names the running boot in records' latch times; 0 when unknown. */
 	uint64_t boot;
+	/* Names the table in acknowledgments recorded on files (attr.h): 24
+	 * bits of its file's device and inode; 0 for a process's own table.
+	 * Set by whoever attaches it (latchtab_attach leaves it). */
+	uint32_t id;
 	/* The monotonic clock of this process's time namespace, minus the
 	 * host's (/proc/self/timens_offsets): records keep the host's. */
 	int64_t mono_offset;
@@ -130,6 +134,14 @@ struct latch_event {
 	int pid;
 	int64_t when_ns;
 };
+
+/* The id of the table in the file dev:ino (never 0). */
+static inline uint32_t latchtab_id(uint64_t dev, uint64_t ino)
+{
+	uint64_t h = (dev * 0x9e3779b97f4a7c15ull) ^ (ino * 0xc2b2ae3d27d4eb4full);
+
+	return (uint32_t)(h >> 40) | 1;
+}
 
 size_t latchtab_bytes(uint32_t capacity);
 /* Lay out an empty table in zeroed memory of latchtab_bytes(capacity). */

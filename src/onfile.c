@@ -28,8 +28,14 @@ void onfile_acked(int fd, const struct file_key *key, struct latch_view *view)
 	if (!rt.opt.xattr || fd < 0 || !latchtab_view_record(view, &rec) ||
 	    !(rec.key.flags & KEYF_ATTR) || attr_read_fd(fd, &a) != 1 || !a.acked)
 		return;
+	/* A table the acknowledgment went through did its part itself: taking
+	 * the file's word there could acknowledge a loss the acknowledger
+	 * never saw (one that raced it, whose own word on the file it
+	 * overwrote). */
+	if (attr_ack_table(&a) && attr_ack_table(&a) == view->tab->id)
+		return;
 	for (int i = 0; i < 2; i++)
-		if (tabs[i])
+		if (tabs[i] && (!attr_ack_table(&a) || attr_ack_table(&a) != tabs[i]->id))
 			n += latchtab_acknowledge(tabs[i], key, view->latch_seq,
 						  latchtab_next_seq(latch_seq_table()),
 						  record_now_ns(), &newer);

@@ -49,7 +49,7 @@ static void publish_table(struct latchtab *dst, const struct latchtab *src)
 
 static void setup_local(void)
 {
-	struct latchtab t;
+	struct latchtab t = {0};
 
 	latchtab_format(&local_mem, LOCAL_CAPACITY);
 	latchtab_attach(&t, &local_mem, sizeof(local_mem));

@@ -318,8 +318,7 @@ static int map_copy(struct state *s, int fd, size_t len, const char *dir, char *
 	return attach_mapping(s, mem, len, true, dir, msg, msglen);
 }
 
-/* Whether the first len bytes of the file can all have a block behind them
- * (st_blocks counts 512-byte units). */
+/* Can the first len bytes all have a block behind them (512-byte units)? */
 static bool allocated(const struct stat *st, size_t len)
 {
 	return (uint64_t)st->st_blocks * 512 >= len;
@@ -335,6 +334,7 @@ static int attach_table(struct state *s, int fd, const char *dir, int ro_err, ch
 	if (check_file(fd, dir, &st, msg, msglen) != 0 ||
 	    check_header(fd, &st, dir, &need, msg, msglen) != 0)
 		return -1;
+	s->tab.id = latchtab_id(st.st_dev, st.st_ino);
 	if (ro_err) {
 		if (map_shared(s, fd, need, true, dir, msg, msglen) != 0)
 			return -1;

@@ -309,7 +309,7 @@ static void report_ack(const struct latch_record *r)
  * was none, -1 (with an error printed) when the file could not take the
  * acknowledgment.
  */
-static int ack_on_file(const char *path, const struct file_key *key, bool report)
+static int ack_on_file(const char *path, const struct file_key *key, uint32_t table_id, bool report)
 {
 	struct latch_attr was, a = {.pid = getpid(), .when_sec = now_ns() / 1000000000};
 	struct file_key now;
@@ -321,7 +321,7 @@ static int ack_on_file(const char *path, const struct file_key *key, bool report
 		return 0;
 	if (key && (key_from_path(path, &now) != 0 || !key_equal(&now, key)))
 		return 0;
-	memcpy(a.op, "ack", 4);
+	attr_ack_op(a.op, sizeof(a.op), table_id);
 	memcpy(a.prog, "stickysync", 11);
 	attr_host(a.host, sizeof(a.host));
 	err = attr_acknowledge_path(path, &a);
@@ -366,7 +366,7 @@ static int acknowledge_list(struct latchtab *t, const struct rec_list *l, bool *
 		if (record_acked(&l->v[i]))
 			continue;
 		if ((l->v[i].key.flags & KEYF_ATTR) && l->v[i].key.kind == KEY_FILE &&
-		    ack_on_file(l->v[i].path, &l->v[i].key, false) < 0) {
+		    ack_on_file(l->v[i].path, &l->v[i].key, t->id, false) < 0) {
 			*refused = true;
 			continue;
 		}
@@ -447,7 +447,7 @@ static int ack_path(struct state *st, const char *path, const char *dir, int *ac
 
 	if (find_path_records(st, path, &l) != 0)
 		return EXIT_FAILED;
-	on_file = ack_on_file(path, NULL, !any_active(&l));
+	on_file = ack_on_file(path, NULL, st->tab.id, !any_active(&l));
 	if (on_file < 0)
 		ret = EXIT_FAILED;
 	else if (any_active(&l) || on_file) {

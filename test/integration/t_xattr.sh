@@ -52,7 +52,7 @@ test_another_host_refuses_then_its_ack_clears_both() {
 	runc cli ack --state "$T/B" "$T/f"
 	expect_eq "$rc" 0
 	expect_grep "$out" "^acknowledged $T/f: ENOSPC in fsync by ssprobe@.*\[[0-9]+\] at .* \(recorded on the file\)\$"
-	expect_grep "$(attr "$T/f")" "^1 acked ack [0-9]+ [0-9]+ .* stickysync\$"
+	expect_grep "$(attr "$T/f")" "^1 acked ack-[0-9a-f]{6} [0-9]+ [0-9]+ .* stickysync\$"
 	expect_line "$(on_host B "$PROBE" open h1 "$T/f" rw write h1 x fsync h1 2>/dev/null)" "fsync h1 = 0"
 	# and A, whose table still held the latch, follows
 	out=$(on_host A "$PROBE" open h1 "$T/f" rw write h1 x fsync h1 2>"$T/a2.err")

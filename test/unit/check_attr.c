@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "attr.h"
+#include "latchtab.h"
 #include "latch.h"
 #include "stickysync.h"
 #include "suites.h"
@@ -38,6 +39,32 @@ START_TEST(value_round_trips)
 	ck_assert_str_eq(b.op, "fsync");
 	ck_assert_str_eq(b.host, "host1");
 	ck_assert_str_eq(b.prog, "qemu-io");
+}
+END_TEST
+
+/* An acknowledgment names the table it went through, and only that. */
+START_TEST(acknowledgment_names_its_table)
+{
+	struct latch_attr a = {.acked = true, .pid = 7, .when_sec = 5}, b;
+	char buf[ATTR_VALUE_MAX];
+
+	attr_ack_op(a.op, sizeof(a.op), 0x3f09a1);
+	strcpy(a.host, "h2");
+	strcpy(a.prog, "stickysync");
+	attr_parse(buf, attr_format(&a, buf, sizeof(buf)), &b);
+	ck_assert_str_eq(buf, "1 acked ack-3f09a1 5 7 h2 stickysync");
+	ck_assert_uint_eq(attr_ack_table(&b), 0x3f09a1);
+	attr_ack_op(a.op, sizeof(a.op), 0);
+	ck_assert_str_eq(a.op, "ack");
+	ck_assert_uint_eq(attr_ack_table(&a), 0);
+	strcpy(a.op, "ack-3f09a");
+	ck_assert_uint_eq(attr_ack_table(&a), 0);
+	strcpy(a.op, "ack-3f09a1x");
+	ck_assert_uint_eq(attr_ack_table(&a), 0);
+	strcpy(a.op, "ack-3F09A1");
+	ck_assert_uint_eq(attr_ack_table(&a), 0);
+	ck_assert_uint_eq(latchtab_id(8, 42) >> 24, 0);
+	ck_assert_uint_ne(latchtab_id(8, 42), 0);
 }
 END_TEST
 
@@ -327,6 +354,7 @@ Suite *attr_suite(void)
 
 	tcase_add_test(tc, value_round_trips);
 	tcase_add_test(tc, acknowledgment_round_trips);
+	tcase_add_test(tc, acknowledgment_names_its_table);
 	tcase_add_test(tc, fields_cannot_break_the_line);
 	tcase_add_test(tc, malformed_values_still_latch);
 	suite_add_tcase(s, tc);
