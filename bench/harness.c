@@ -6,6 +6,7 @@
  *   harness OP ITERATIONS [THREADS]
  *
  * OP is one of write, pwrite, pwrite4k, writev, fsync, fdatasync, openclose,
+ * openclose_early (before the process's first sync),
  * dupclose, pipeclose, sockclose, sfrclose (single-threaded loops), wfsync (write + fsync, THREADS
  * threads on one file each) or fds (open ITERATIONS descriptors, report the RSS cost). Files are
  * created in $BENCH_DIR (default /dev/shm) and removed at exit; the single-threaded loops cycle
@@ -43,6 +44,7 @@
 	X(fdatasync)  \
 	X(openclose)  \
 	X(dupclose)   \
+	X(openclose_early) \
 	X(pipeclose)  \
 	X(sockclose)  \
 	X(sfrclose)   \
@@ -132,7 +134,8 @@ __attribute__((noinline)) static long bench_loop(enum op op, const struct files 
 		case OP_fdatasync:
 			failures += fdatasync(fd) != 0;
 			break;
-		case OP_openclose: {
+		case OP_openclose:
+		case OP_openclose_early: {
 			int f = open(files->path[k], O_RDWR);
 
 			failures += f < 0 || close(f) != 0;
@@ -349,7 +352,7 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 			"usage: harness OP ITERATIONS [THREADS]\n"
 			"  OP: write pwrite pwrite4k writev fsync fdatasync "
-			"openclose dupclose pipeclose sockclose sfrclose wfsync fds\n"
+			"openclose dupclose openclose_early pipeclose sockclose sfrclose wfsync fds\n"
 			"  environment: BENCH_DIR (default /dev/shm), "
 			"BENCH_FILES (files to cycle through, default %d)\n",
 			MAX_FILES);
@@ -373,6 +376,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "harness: descriptor limit: %d files only\n", n);
 	}
 	open_files(&files, n);
+	/* A process that syncs has attached the latch table (the steady state);
+	 * openclose_early measures one that has not yet: before its first
+	 * sync, each open and close is dated by the clock. */
+	if (op != OP_openclose_early && fsync(files.fd[0]) != 0)
+		die("fsync");
 	/* Warm-up, every file twice: lazy symbol resolution and first-use
 	 * set-up in the preload are not part of the steady state we time. */
 	failures = bench_loop(op, &files, 2L * n);

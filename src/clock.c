@@ -4,7 +4,6 @@
 #include "clock.h"
 
 #include <elf.h>
-#include <errno.h>
 #include <link.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -72,11 +71,11 @@ static vdso_gettime_fn find_in_vdso(void)
 }
 #endif
 
-int64_t clock_mono_ns(void)
+int64_t clock_ns(clockid_t id)
 {
 	vdso_gettime_fn fn = __atomic_load_n(&vdso_gettime, __ATOMIC_RELAXED);
 	struct timespec ts;
-	int ret;
+	long ret;
 
 	if (!fn) {
 		fn = find_in_vdso();
@@ -84,14 +83,10 @@ int64_t clock_mono_ns(void)
 			fn = CLOCK_NO_VDSO;
 		__atomic_store_n(&vdso_gettime, fn, __ATOMIC_RELAXED);
 	}
-	if (fn != CLOCK_NO_VDSO) {
-		ret = fn(CLOCK_MONOTONIC, &ts);
-	} else {
-		int saved = errno;
-
-		ret = (int)sys_call(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&ts, 0, 0);
-		errno = saved;
-	}
+	if (fn != CLOCK_NO_VDSO)
+		ret = fn(id, &ts);
+	else
+		ret = sys_call_raw(SYS_clock_gettime, id, (long)&ts, 0, 0);
 	if (ret != 0)
 		return 0;
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;

@@ -11,9 +11,15 @@
 #define STICKYSYNC_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
-/* CLOCK_MONOTONIC in nanoseconds, 0 if it cannot be read; errno is kept;
- * async-signal-safe. */
-int64_t clock_mono_ns(void);
+/* The clock id (CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE) in nanoseconds, 0
+ * if it cannot be read; errno is kept; async-signal-safe. */
+int64_t clock_ns(clockid_t id);
+
+static inline int64_t clock_mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
 
 #endif

@@ -325,9 +325,9 @@ void fd_install_dup(int oldfd, int newfd, bool chosen)
 		fd_set_flags(newfd, dgen, flags);
 }
 
-uint64_t fd_stamp_time(void)
+uint64_t fd_stamp_time(bool coarse)
 {
-	int64_t ns = clock_mono_ns();
+	int64_t ns = clock_ns(coarse ? CLOCK_MONOTONIC_COARSE : CLOCK_MONOTONIC);
 
 	return ns > 0 ? FD_STAMP_TIME | (uint64_t)ns : 0; /* 0: unknown, counts as old */
 }

@@ -227,8 +227,13 @@ static inline int fd_dup_result(int oldfd, int ret, bool dups, bool chosen)
 
 #define FD_STAMP_TIME (1ull << 63)
 
-/* A time stamp for now (see above); async-signal-safe, errno kept. */
-uint64_t fd_stamp_time(void);
+/*
+ * A time stamp for now (see above); async-signal-safe, errno kept.  coarse:
+ * the clock's last tick, a few milliseconds earlier at most and cheaper to
+ * read (earlier is safe: see fd_stamp_before); for a released number, which
+ * only dates fds the shim did not see opened.
+ */
+uint64_t fd_stamp_time(bool coarse);
 
 /*
  * A stamp S such that the description on fd (lifetime gen) was created

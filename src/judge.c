@@ -452,7 +452,7 @@ void latch_close_prepare(int fd, bool writing, int inject_error, struct close_ct
 			fd_path(fd, c->path, sizeof(c->path));
 		errno = saved;
 	}
-	fd_release(fd, latch_seq_now()); /* makes no failing call: errno is kept */
+	fd_release(fd, latch_release_stamp()); /* makes no failing call: errno is kept */
 }
 
 int latch_close_result(int fd, enum op op, const struct close_ctx *c, int ret)

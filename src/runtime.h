@@ -71,7 +71,19 @@ static inline uint64_t latch_seq_now(void)
 
 	if (__builtin_expect(
 		__atomic_load_n(&latch_attach_state, __ATOMIC_ACQUIRE) != LATCH_INIT_DONE, 0))
-		return fd_stamp_time();
+		return fd_stamp_time(false);
+	t = latch_seq_table();
+	return t->hdr ? latchtab_seq(t) : 0;
+}
+
+/* The same for a number about to be released. */
+static inline uint64_t latch_release_stamp(void)
+{
+	const struct latchtab *t;
+
+	if (__builtin_expect(
+		__atomic_load_n(&latch_attach_state, __ATOMIC_ACQUIRE) != LATCH_INIT_DONE, 0))
+		return fd_stamp_time(true);
 	t = latch_seq_table();
 	return t->hdr ? latchtab_seq(t) : 0;
 }

@@ -41,6 +41,30 @@ static inline long sys_call(long nr, long a, long b, long c, long d)
 #endif
 }
 
+/* The same, the kernel's result as it is (-errno on failure): errno is
+ * never touched. */
+static inline long sys_call_raw(long nr, long a, long b, long c, long d)
+{
+#if defined(__x86_64__)
+	long ret;
+	register long r10 __asm__("r10") = d;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+#else
+	int saved = errno;
+	long ret = syscall(nr, a, b, c, d);
+
+	if (ret < 0)
+		ret = -errno;
+	errno = saved;
+	return ret;
+#endif
+}
+
 static inline int sys_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	return (int)sys_call(SYS_openat, dirfd, (long)path, flags, mode);

@@ -35,7 +35,7 @@ EXPORT int closedir(DIR *dir)
 	int fd = dirfd(dir);
 
 	if (fd >= 0)
-		fd_release(fd, latch_seq_now());
+		fd_release(fd, latch_release_stamp());
 	return REAL(closedir)(dir);
 }
 
@@ -45,14 +45,14 @@ EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	 * first above last) leaves the fds as they were */
 	if (!(flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) &&
 	    !(flags & CLOSE_RANGE_CLOEXEC) && first <= last)
-		fd_release_range(first, last, latch_seq_now());
+		fd_release_range(first, last, latch_release_stamp());
 	return REAL(close_range)(first, last, flags);
 }
 
 EXPORT void closefrom(int lowfd)
 {
 	if (lowfd >= 0)
-		fd_release_range((unsigned)lowfd, ~0u, latch_seq_now());
+		fd_release_range((unsigned)lowfd, ~0u, latch_release_stamp());
 	REAL(closefrom)(lowfd);
 }
 

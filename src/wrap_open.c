@@ -132,7 +132,7 @@ static void stream_release(FILE *fp)
 	int fd = fp ? fileno(fp) : -1;
 
 	if (fd >= 0)
-		fd_release(fd, latch_seq_now());
+		fd_release(fd, latch_release_stamp());
 }
 
 EXPORT FILE *freopen(const char *path, const char *mode, FILE *fp)
