@@ -139,27 +139,6 @@ bool gate_read(int fd)
 	return latch_io_refused(fd, OP_READ);
 }
 
-static unsigned inject_bit(enum op op)
-{
-	switch (op) {
-	case OP_FSYNC:
-		return IOP_FSYNC;
-	case OP_FDATASYNC:
-		return IOP_FDATASYNC;
-	case OP_SYNC_FILE_RANGE:
-		return IOP_SYNC_FILE_RANGE;
-	case OP_MSYNC:
-		return IOP_MSYNC;
-	case OP_SYNCFS:
-		return IOP_SYNCFS;
-	case OP_CLOSE:
-	case OP_FCLOSE:
-		return IOP_CLOSE;
-	default:
-		return 0;
-	}
-}
-
 /* An injected failure: lose what the rule says, as the kernel would. */
 static int inject_failure(int fd, enum op op)
 {
@@ -169,7 +148,7 @@ static int inject_failure(int fd, enum op op)
 
 	if (!fd_injectable(fd, path, sizeof(path)))
 		return 0;
-	err = inject_decide(&inject_rules, inject_bit(op), path, &lose);
+	err = inject_decide(&inject_rules, op_inject_kind(op), path, &lose);
 	if (err && lose != LOSE_KEEP)
 		undo_apply(fd, lose);
 	return err;

@@ -11,6 +11,7 @@
 
 #include "attr.h"
 #include "fdtable.h"
+#include "inject.h"
 #include "runtime.h"
 #include "log.h"
 #include "state.h"
@@ -37,6 +38,27 @@ static const char *const op_names[OP_COUNT] = {
 const char *op_name(enum op op)
 {
 	return (unsigned)op < OP_COUNT ? op_names[op] : "?";
+}
+
+unsigned op_inject_kind(enum op op)
+{
+	switch (op) {
+	case OP_FSYNC:
+		return IOP_FSYNC;
+	case OP_FDATASYNC:
+		return IOP_FDATASYNC;
+	case OP_SYNC_FILE_RANGE:
+		return IOP_SYNC_FILE_RANGE;
+	case OP_MSYNC:
+		return IOP_MSYNC;
+	case OP_SYNCFS:
+		return IOP_SYNCFS;
+	case OP_CLOSE:
+	case OP_FCLOSE:
+		return IOP_CLOSE;
+	default:
+		return 0;
+	}
 }
 
 /* ---- recording failures -------------------------------------------------- */

@@ -33,6 +33,9 @@ enum op {
 };
 
 const char *op_name(enum op op);
+/* The injector's kind of call (inject.h: IOP_*) for op; 0 when no rule can
+ * name it. */
+unsigned op_inject_kind(enum op op);
 
 /* Record that a call op on key (through fd in its lifetime gen, or fd -1)
  * failed with err; path NULL: fd's.  Applies the abort policy. */

@@ -178,24 +178,6 @@ static bool setup_tables(const struct options *o)
 
 static pthread_mutex_t inject_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static unsigned inject_bit(enum op op)
-{
-	switch (op) {
-	case OP_FSYNC:
-		return IOP_FSYNC;
-	case OP_FDATASYNC:
-		return IOP_FDATASYNC;
-	case OP_SYNC_FILE_RANGE:
-		return IOP_SYNC_FILE_RANGE;
-	case OP_MSYNC:
-		return IOP_MSYNC;
-	case OP_SYNCFS:
-		return IOP_SYNCFS;
-	default:
-		return 0;
-	}
-}
-
 /* The errno a rule injects into this call, or 0.  Like the library, an
  * injected failure skips the real call. */
 static int injected(enum op op, const char *path, enum inject_lose *lose)
@@ -206,7 +188,7 @@ static int injected(enum op op, const char *path, enum inject_lose *lose)
 	if (!inject_active())
 		return 0;
 	pthread_mutex_lock(&inject_lock);
-	err = inject_decide(&inject_rules, inject_bit(op), path, lose);
+	err = inject_decide(&inject_rules, op_inject_kind(op), path, lose);
 	pthread_mutex_unlock(&inject_lock);
 	return err;
 }
