@@ -9,6 +9,10 @@
 # PATH, and BUILD holds only the test helpers (make test-helpers).
 
 set -u
+# Debian's tools are what the tests run: the system folders come first, so
+# that a version manager's shims (pyenv's python3 is a dozen processes per
+# call) or other builds earlier on PATH are not what is tested.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 : "${BUILD:=build}"
 : "${LIB:=$BUILD/libstickysync.so}"
 : "${FAULTLIB:=$BUILD/test/libfault.so}"
@@ -93,22 +97,26 @@ skip() {
 	return 77
 }
 
+# A test that takes a second or more says how long, after its name.
 run_tests() {
-	local t rc out
+	local t rc out start took
 	for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
 		new_tmp
+		start=$SECONDS
 		out=$( ( set -e; "$t" ) 2>&1 )
 		rc=$?
 		rm -rf "$T"
+		took=$((SECONDS - start))
+		if [ "$took" -ge 1 ]; then took=" (${took}s)"; else took=; fi
 		if [ $rc -eq 0 ]; then
 			pass=$((pass + 1))
-			echo "PASS $t"
+			echo "PASS $t$took"
 		elif [ $rc -eq 77 ]; then
 			skip=$((skip + 1))
 			echo "SKIP $t: $(grep '^SKIP_REASON:' <<<"$out" | sed 's/^SKIP_REASON: //')"
 		else
 			fail=$((fail + 1))
-			echo "FAIL $t"
+			echo "FAIL $t$took"
 			sed 's/^/    /' <<<"$out"
 		fi
 	done
