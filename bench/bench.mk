@@ -8,6 +8,7 @@
 #                       the design targets (deterministic; no timing)
 #
 # Knobs (environment or make variables): BENCH_ROUNDS, BENCH_TIME_ITERS,
+# BENCH_JOBS (programs counted side by side; default one per CPU),
 # BENCH_OUT (default docs/PERFORMANCE.md; empty to only print).
 
 BUILD ?= build
@@ -52,7 +53,9 @@ $(BENCH_BUILD)/%.so: bench/%.c | $(BENCH_BUILD)
 $(BENCH_BUILD):
 	$(Q)mkdir -p $@
 
-BENCH_ENV = BENCH_BIN=$(BENCH_BUILD) LIB=$(LIB) OUT=$(BENCH_OUT) \
+# Programs measured side by side by the counts (default: one per CPU).
+BENCH_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+BENCH_ENV = BENCH_BIN=$(BENCH_BUILD) LIB=$(LIB) OUT=$(BENCH_OUT) JOBS=$(BENCH_JOBS) \
 	ROUNDS=$(BENCH_ROUNDS) TIME_ITERS=$(BENCH_TIME_ITERS) \
 	CLI=$(CLI) SEQ=$(TEST_BUILD)/syncseq
 

@@ -30,8 +30,10 @@
 #   moves between runs is any lookup made once per call for a key all files
 #   share (such as their filesystem's): that is one draw from the table
 #   layout, and the report says so rather than hide it.
-# - System calls come from `strace -f -c`, also as a difference between N1
-#   and N2 iterations, minus the same figure without a preload.
+# - System calls come from `strace -f -c`, also as a difference between two
+#   iteration counts (SN1 and SN2, fewer: strace stops the program at each
+#   call, and the figures are whole numbers), minus the same figure without
+#   a preload.
 # - Heap allocations per call are the calls to malloc & co. in the same
 #   callgrind profiles (mmap would show up in the system call count).
 # - Wall-clock times are medians over ROUNDS rounds; each round runs every
@@ -44,6 +46,10 @@ LIB=${LIB:-build/libstickysync.so}
 OUT=${OUT-docs/PERFORMANCE.md}
 N1=${N1:-2048}
 N2=${N2:-12288}
+# System calls are whole numbers per call: strace, which stops the program
+# at each of them, needs far fewer iterations than callgrind's instructions.
+SN1=${SN1:-256}
+SN2=${SN2:-1280}
 ROUNDS=${ROUNDS:-7}
 TIME_ITERS=${TIME_ITERS:-100000}
 THREAD_ITERS=${THREAD_ITERS:-50000}
@@ -285,7 +291,7 @@ count_one() {
 	awk '/^totals:/ { print $2 }' "$base.cg" >"$base.ir" 2>/dev/null
 	cg_allocs "$base.cg" >"$base.alloc" 2>/dev/null
 
-	strace_count "$cfg" "$base.st" "$prog" "$op" "$n" \
+	strace_count "$cfg" "$base.st" "$prog" "$op" "$(strace_n "$n")" \
 		>"$base.st.stdout" 2>"$base.st.stderr"
 	# Turn the summary into "name calls" lines; the harness must have
 	# succeeded or the counts mean nothing.
@@ -295,6 +301,9 @@ count_one() {
 		echo "harness failed under $cfg: see $base.*" >"$base.err"
 	fi
 }
+
+# The strace run that stands for callgrind's N1 or N2 iterations.
+strace_n() { if [ "$1" = "$N1" ]; then echo "$SN1"; else echo "$SN2"; fi; }
 
 run_counts() {
 	local cfg op n e
@@ -406,9 +415,9 @@ startup_report() {
 	done
 }
 
-# per_call A B: (B - A) / (N2 - N1), one decimal.
+# per_call A B [D]: (B - A) / D, one decimal; D is N2 - N1 by default.
 per_call() {
-	awk -v a="$1" -v b="$2" -v d=$((N2 - N1)) 'BEGIN { printf "%.1f", (b - a) / d }'
+	awk -v a="$1" -v b="$2" -v d="${3:-$((N2 - N1))}" 'BEGIN { printf "%.1f", (b - a) / d }'
 }
 
 ir_per_call() {
@@ -424,7 +433,7 @@ alloc_per_call() {
 sys_per_call() {
 	local sum='{ if (name == "" ? $1 == "total" : $1 == name) n += $2 } END { print n + 0 }'
 	per_call "$(awk -v name="${3:-}" "$sum" "$R/$1.$2.$N1.sys")" \
-		"$(awk -v name="${3:-}" "$sum" "$R/$1.$2.$N2.sys")"
+		"$(awk -v name="${3:-}" "$sum" "$R/$1.$2.$N2.sys")" $((SN2 - SN1))
 }
 
 # Difference of two one-decimal figures (or ERR).
@@ -525,7 +534,7 @@ report() {
 	echo
 	echo "## System calls added per call (strace -f -c)"
 	echo
-	echo "(calls($N2 iterations) - calls($N1)) / $((N2 - N1)), minus the same without a preload."
+	echo "(calls($SN2 iterations) - calls($SN1)) / $((SN2 - SN1)), minus the same without a preload."
 	echo
 	row="| op | no preload |"
 	for cfg in $CONFIGS; do [ "$cfg" = none ] || row="$row + $(label "$cfg") |"; done

@@ -97,6 +97,13 @@ skip() {
 	return 77
 }
 
+# source_check: the test checks the source tree or the build and install
+# rules, not a running program; the sanitizer pass would only repeat it.
+source_check() {
+	[ -z "${SANITIZER_PRELOAD:-}" ] || skip "checks the sources and build rules, not memory: the plain pass runs it"
+	return 0
+}
+
 # A test that takes a second or more says how long, after its name.
 run_tests() {
 	local t rc out start took

@@ -8,7 +8,7 @@
 # are about the packages instead.
 from_source() {
 	[ "${TEST_INSTALLED:-}" = 1 ] && skip "tests make install of the source tree, not the installed packages"
-	return 0
+	source_check
 }
 
 # One build for the installs of this file (objects are shared; the command is
@@ -100,6 +100,7 @@ test_install_into_destdir() {
 # reach every compile and link, and the flags the library needs come after
 # them.
 test_build_honours_cppflags_cflags_ldflags() {
+	source_check
 	# (one line per command: continuation lines joined)
 	out=$(make -n V=1 BUILD="$T/b" CPPFLAGS="-DSS_CPPFLAGS -D_FILE_OFFSET_BITS=64" \
 		CFLAGS=-DSS_CFLAGS LDFLAGS=-Wl,--ss-ldflags all 2>&1 | sed -e ':a' -e '/\\$/N; s/\\\n\t*/ /; ta')
@@ -123,6 +124,7 @@ fake_packaging() {
 }
 
 test_no_package_installs_with_no_deps_or_in_a_package_build() {
+	source_check
 	fake_packaging
 	need() { env -u NO_DEPS -u DEB_RULES_REQUIRES_ROOT PATH="$T/fake:$PATH" "$@" >/dev/null; }
 	# the fakes work: a developer's build as root installs what is missing
