@@ -869,6 +869,22 @@ redis_set() {
 		fi
 	done
 }
+# redis_set_file KEY FILE: SET KEY to FILE's content over the wire protocol
+# (redis-cli -x takes 4 s to send 64 MiB here, this under 1 s); prints the
+# reply as redis-cli would, nothing if the server went away.
+redis_set_file() {
+	(
+		exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" || exit 1
+		{
+			printf '*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n' "${#1}" "$1" "$(stat -c %s "$2")"
+			cat "$2"
+			printf '\r\n'
+		} >&3 || exit 1
+		IFS= read -r -t 60 reply <&3 || exit 1
+		reply=${reply%$'\r'}
+		echo "${reply#+}"
+	) 2>/dev/null
+}
 redis_fix_aof() {
 	# What an operator does when Redis refuses a damaged AOF; no shim: it is
 	# repairing, not syncing.
@@ -888,7 +904,7 @@ scenario_redis() {
 	check start $? "redis-server starts"
 	redis_set 1 2 3 4 5
 	# Redis exits on a failed fdatasync under appendfsync always.
-	if [ "$(timeout 60 redis-cli -p "$REDIS_PORT" -x set k6 <"$big" 2>&1)" = OK ]; then
+	if [ "$(redis_set_file k6 "$big")" = OK ]; then
 		REDIS_OK="$REDIS_OK 6"
 	else
 		REDIS_BAD="$REDIS_BAD 6"
