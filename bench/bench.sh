@@ -18,10 +18,10 @@
 #
 # Method, and why:
 # - User-space instructions come from callgrind, counting only the harness's
-#   loop (--toggle-collect=bench_loop), at two iteration counts N1 and N2.
-#   The per-call figure is the difference divided by N2-N1, so start-up,
-#   lazy initialisation and the warm-up cancel.  The counts are exact and do
-#   not drift with machine load, which is why the checks use them.
+#   loop (--toggle-collect=bench_loop): N iterations, after a warm-up that
+#   is not counted, divided by N; start-up and lazy initialisation stay
+#   outside.  The counts are exact and do not drift with machine load,
+#   which is why the checks use them.
 # - Each operation cycles through 1024 files (harness.c, BENCH_FILES).  With
 #   latches in the shared hash table, a sync's cost depends on where its
 #   inode lands; the average over many inodes is what an application sees,
@@ -44,8 +44,7 @@ MODE=${1:-report}
 BENCH_BIN=${BENCH_BIN:-build/bench}
 LIB=${LIB:-build/libstickysync.so}
 OUT=${OUT-docs/PERFORMANCE.md}
-N1=${N1:-2048}
-N2=${N2:-12288}
+N=${N:-10240}
 # System calls are whole numbers per call: strace, which stops the program
 # at each of them, needs far fewer iterations than callgrind's instructions.
 SN1=${SN1:-256}
@@ -279,39 +278,35 @@ harness_for() {
 	esac
 }
 
-# One configuration, operation and iteration count: a callgrind profile of
-# the loop and a strace summary of the whole process.
+# One configuration and operation: a callgrind profile of the loop, and
+# strace summaries of the whole process at SN1 and SN2 iterations.
 count_one() {
-	local cfg=$1 op=$2 n=$3 base=$R/$cfg.$op.$n prog
+	local cfg=$1 op=$2 base=$R/$1.$2 prog s n
 	prog=$(harness_for "$op")
 
 	run_in "$cfg" valgrind --tool=callgrind --toggle-collect=bench_loop \
-		--callgrind-out-file="$base.cg" "$prog" "$op" "$n" \
+		--callgrind-out-file="$base.cg" "$prog" "$op" "$N" \
 		>"$base.cg.stdout" 2>"$base.cg.stderr"
 	awk '/^totals:/ { print $2 }' "$base.cg" >"$base.ir" 2>/dev/null
 	cg_allocs "$base.cg" >"$base.alloc" 2>/dev/null
+	grep -q 'failures=0' "$base.cg.stdout" || echo "harness failed under $cfg: see $base.*" >"$base.err"
 
-	strace_count "$cfg" "$base.st" "$prog" "$op" "$(strace_n "$n")" \
-		>"$base.st.stdout" 2>"$base.st.stderr"
-	# Turn the summary into "name calls" lines; the harness must have
-	# succeeded or the counts mean nothing.
-	awk 'NF == 2 && $2 ~ /^[0-9]+$/ { print $1, $2 }' "$base.st" >"$base.sys"
-	if ! grep -q 'failures=0' "$base.cg.stdout" ||
-		! grep -q 'failures=0' "$base.st.stdout"; then
-		echo "harness failed under $cfg: see $base.*" >"$base.err"
-	fi
+	for s in 1 2; do
+		n=$SN1; [ "$s" = 1 ] || n=$SN2
+		strace_count "$cfg" "$base.s$s.st" "$prog" "$op" "$n" \
+			>"$base.s$s.stdout" 2>"$base.s$s.stderr"
+		# Turn the summary into "name calls" lines; the harness must have
+		# succeeded or the counts mean nothing.
+		awk 'NF == 2 && $2 ~ /^[0-9]+$/ { print $1, $2 }' "$base.s$s.st" >"$base.s$s.sys"
+		grep -q 'failures=0' "$base.s$s.stdout" || echo "harness failed under $cfg: see $base.*" >"$base.err"
+	done
 }
 
-# The strace run that stands for callgrind's N1 or N2 iterations.
-strace_n() { if [ "$1" = "$N1" ]; then echo "$SN1"; else echo "$SN2"; fi; }
-
 run_counts() {
-	local cfg op n e
+	local cfg op e
 	for cfg in $CONFIGS; do
 		for op in $COUNT_OPS; do
-			for n in $N1 $N2; do
-				run_job count_one "$cfg" "$op" "$n"
-			done
+			run_job count_one "$cfg" "$op"
 		done
 	done
 	wait
@@ -415,25 +410,25 @@ startup_report() {
 	done
 }
 
-# per_call A B [D]: (B - A) / D, one decimal; D is N2 - N1 by default.
+# per_call A B D: (B - A) / D, one decimal.
 per_call() {
-	awk -v a="$1" -v b="$2" -v d="${3:-$((N2 - N1))}" 'BEGIN { printf "%.1f", (b - a) / d }'
+	awk -v a="$1" -v b="$2" -v d="$3" 'BEGIN { printf "%.1f", (b - a) / d }'
 }
 
 ir_per_call() {
-	[ -e "$R/$1.$2.$N1.err" ] || [ -e "$R/$1.$2.$N2.err" ] && { echo ERR; return; }
-	per_call "$(cat "$R/$1.$2.$N1.ir")" "$(cat "$R/$1.$2.$N2.ir")"
+	[ -e "$R/$1.$2.err" ] && { echo ERR; return; }
+	per_call 0 "$(cat "$R/$1.$2.ir")" "$N"
 }
 
 alloc_per_call() {
-	per_call "$(cat "$R/$1.$2.$N1.alloc")" "$(cat "$R/$1.$2.$N2.alloc")"
+	per_call 0 "$(cat "$R/$1.$2.alloc")" "$N"
 }
 
 # System calls per call; with a third argument, only that system call.
 sys_per_call() {
 	local sum='{ if (name == "" ? $1 == "total" : $1 == name) n += $2 } END { print n + 0 }'
-	per_call "$(awk -v name="${3:-}" "$sum" "$R/$1.$2.$N1.sys")" \
-		"$(awk -v name="${3:-}" "$sum" "$R/$1.$2.$N2.sys")" $((SN2 - SN1))
+	per_call "$(awk -v name="${3:-}" "$sum" "$R/$1.$2.s1.sys")" \
+		"$(awk -v name="${3:-}" "$sum" "$R/$1.$2.s2.sys")" $((SN2 - SN1))
 }
 
 # Difference of two one-decimal figures (or ERR).
@@ -517,7 +512,7 @@ report() {
 	echo
 	echo "## User-space instructions per call (callgrind)"
 	echo
-	echo "Instructions counted in the harness loop, (Ir($N2 iterations) - Ir($N1)) / $((N2 - N1)); each operation cycles through ${BENCH_FILES:-1024} files, so that a latch table lookup is measured for many inode numbers, not one. With other inodes latched, a sync uses the file's identity cached in the fd table (no system call after the first sync of an fd) and the latch table's Bloom filter (two bit tests for a file that is not latched); what remains is the cost of judging the sync. The no-preload column is absolute (loop plus libc's system call wrapper); the others are the instructions added to it. Target: with nothing latched."
+	echo "Instructions counted in the harness loop, Ir($N iterations after a warm-up) / $N; each operation cycles through ${BENCH_FILES:-1024} files, so that a latch table lookup is measured for many inode numbers, not one. With other inodes latched, a sync uses the file's identity cached in the fd table (no system call after the first sync of an fd) and the latch table's Bloom filter (two bit tests for a file that is not latched); what remains is the cost of judging the sync. The no-preload column is absolute (loop plus libc's system call wrapper); the others are the instructions added to it. Target: with nothing latched."
 	echo
 	row="| op | no preload |"
 	for cfg in $CONFIGS; do [ "$cfg" = none ] || row="$row + $(label "$cfg") |"; done
@@ -753,32 +748,25 @@ targets() {
 # ------------------------------------------------------------------ main
 
 # Where the instructions of one operation go, per call in the steady state:
-# callgrind profiles of the loop at N1 and N2 iterations, and for each
-# function the difference divided by N2 - N1 (warm-up and first-use costs
-# cancel, as in the tables).
+# a callgrind profile of N iterations of the loop after the warm-up, each
+# function's count divided by N.
 profile() {
-	local op=$1 cfg=$2 n incl
+	local op=$1 cfg=$2 incl
 
 	[ "$cfg" = latched ] && populate
-	for n in $N1 $N2; do
-		run_in "$cfg" valgrind --tool=callgrind --toggle-collect=bench_loop \
-			--callgrind-out-file="$R/profile.$n.cg" "$(harness_for "$op")" "$op" "$n" \
-			>"$R/profile.out" 2>&1 || { cat "$R/profile.out" >&2; die "harness failed"; }
-	done
+	run_in "$cfg" valgrind --tool=callgrind --toggle-collect=bench_loop \
+		--callgrind-out-file="$R/profile.cg" "$(harness_for "$op")" "$op" "$N" \
+		>"$R/profile.out" 2>&1 || { cat "$R/profile.out" >&2; die "harness failed"; }
 	for incl in yes no; do
 		echo "== $op, $(label "$cfg"): instructions per call by function (inclusive=$incl)"
-		for n in $N1 $N2; do
-			callgrind_annotate --auto=no --show-percs=no --inclusive=$incl "$R/profile.$n.cg" |
-				awk -v tag="$n" '
-				/file:function/ { on = 1; next }
-				on && $1 ~ /^[0-9,]+$/ {
-					v = $1; gsub(",", "", v); sub(/^ *[0-9,]+ +/, "")
-					print tag "\t" v "\t" $0
-				}'
-		done | awk -F '\t' -v n1="$N1" -v d=$((N2 - N1)) '
-			$1 == n1 { a[$3] += $2; next }
-			{ b[$3] += $2 }
-			END { for (f in b) if ((b[f] - a[f]) / d >= 0.5) printf "%10.1f  %s\n", (b[f] - a[f]) / d, f }' |
+		callgrind_annotate --auto=no --show-percs=no --inclusive=$incl "$R/profile.cg" |
+			awk -v n="$N" '
+			/file:function/ { on = 1; next }
+			on && $1 ~ /^[0-9,]+$/ {
+				v = $1; gsub(",", "", v); sub(/^ *[0-9,]+ +/, "")
+				f[$0] += v
+			}
+			END { for (k in f) if (f[k] / n >= 0.5) printf "%10.1f  %s\n", f[k] / n, k }' |
 			sort -rn | head -25
 	done
 }

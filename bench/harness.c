@@ -14,9 +14,9 @@
  *
  * Output is one line of key=value pairs on stdout, parsed by bench.sh.
  *
- * The loop lives in bench_loop() so that callgrind can count it alone with
- * --toggle-collect=bench_loop; process start-up, the preload's constructor
- * and the file setup stay outside.  Files are opened with open(2) rather than
+ * The measured loop lives in bench_loop() so that callgrind can count it
+ * alone with --toggle-collect=bench_loop; process start-up, the preload's
+ * constructor, the file setup and the warm-up (bench_warm) stay outside.  Files are opened with open(2) rather than
  * mkstemp(3) because descriptors opened inside libc bypass an LD_PRELOAD
  * interposer, which is not the case we want to measure.
  */
@@ -102,10 +102,11 @@ struct files {
 };
 
 /*
- * The measured loop.  noinline keeps it a separate symbol for callgrind;
- * every call's result is checked so that a failing shim cannot look fast.
+ * The loop, the same for the warm-up and the measured run; every call's
+ * result is checked so that a failing shim cannot look fast.
  */
-__attribute__((noinline)) static long bench_loop(enum op op, const struct files *files, long iters)
+static inline __attribute__((always_inline)) long run_loop(enum op op, const struct files *files,
+							   long iters)
 {
 	struct iovec iov[2] = {{buf4k, 1}, {buf4k + 1, 1}};
 	long failures = 0;
@@ -183,6 +184,21 @@ __attribute__((noinline)) static long bench_loop(enum op op, const struct files 
 			k = 0;
 	}
 	return failures;
+}
+
+/*
+ * The measured loop, a symbol of its own that callgrind counts alone
+ * (--toggle-collect=bench_loop); noipa keeps the compiler from merging it
+ * with the warm-up, which is not counted.
+ */
+__attribute__((noipa)) static long bench_loop(enum op op, const struct files *files, long iters)
+{
+	return run_loop(op, files, iters);
+}
+
+__attribute__((noipa)) static long bench_warm(enum op op, const struct files *files, long iters)
+{
+	return run_loop(op, files, iters);
 }
 
 static void open_files(struct files *files, int n)
@@ -382,8 +398,8 @@ int main(int argc, char **argv)
 	if (op != OP_openclose_early && fsync(files.fd[0]) != 0)
 		die("fsync");
 	/* Warm-up, every file twice: lazy symbol resolution and first-use
-	 * set-up in the preload are not part of the steady state we time. */
-	failures = bench_loop(op, &files, 2L * n);
+	 * set-up in the preload are not part of the steady state we measure. */
+	failures = bench_warm(op, &files, 2L * n);
 	t0 = now_ns();
 	failures += bench_loop(op, &files, iters);
 	t1 = now_ns();

@@ -10,8 +10,10 @@
 #   make fuzz FUZZ_S=N   each target N seconds (default 60), growing a corpus
 #                        in $(BUILD)/fuzz/corpus/TARGET from the seeds in
 #                        test/fuzz/corpus/TARGET
-#   make check-fuzz      each target FUZZ_CHECK_S seconds (default 10), then
-#                        the reproducers in test/fuzz/crashes/; for make check
+#   make check-fuzz      each target FUZZ_CHECK_S seconds (default 5: the
+#                        targets stop finding new coverage within a second or
+#                        two), then the reproducers in test/fuzz/crashes/;
+#                        for make check
 #
 # FUZZ_JOBS targets run at a time (default 2); FUZZ_TARGETS picks some.  A
 # crash, a sanitizer report, a leak, a timeout or a broken check fails, and
@@ -20,7 +22,7 @@
 FUZZ_CC      ?= clang
 FUZZ_PKGS    := clang libclang-rt-dev llvm
 FUZZ_S       ?= 60
-FUZZ_CHECK_S ?= 10
+FUZZ_CHECK_S ?= 5
 FUZZ_JOBS    ?= 2
 FUZZ_TARGETS ?= inject config table coverage args procmaps attr
 FUZZ_BUILD   := $(BUILD)/fuzz
