@@ -16,9 +16,10 @@
  *
  * The measured loop lives in bench_loop() so that callgrind can count it
  * alone with --toggle-collect=bench_loop; process start-up, the preload's
- * constructor, the file setup and the warm-up (bench_warm) stay outside.  Files are opened with open(2) rather than
- * mkstemp(3) because descriptors opened inside libc bypass an LD_PRELOAD
- * interposer, which is not the case we want to measure.
+ * constructor, the file setup and the warm-up (bench_warm) stay outside.
+ * Files are opened with open(2) rather than mkstemp(3) because descriptors
+ * opened inside libc bypass an LD_PRELOAD interposer, which is not the case
+ * we want to measure.
  */
 #define _GNU_SOURCE
 #include <errno.h>

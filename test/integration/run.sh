@@ -4,7 +4,7 @@
 set -u
 # Descriptors inherited from whatever started the tests (make's jobserver,
 # an editor, time -o) would shift the fd numbers the tests expect.
-for fd in /proc/$$/fd/*; do
+for fd in /proc/"$$"/fd/*; do
 	fd=${fd##*/}
 	if [ "$fd" -gt 2 ] && [ "$fd" -lt 255 ]; then eval "exec $fd>&-"; fi
 done

@@ -876,6 +876,7 @@ redis_set_file() {
 	(
 		exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" || exit 1
 		{
+			# shellcheck disable=SC2016 # $3 and $%d are Redis's protocol
 			printf '*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n' "${#1}" "$1" "$(stat -c %s "$2")"
 			cat "$2"
 			printf '\r\n'
