@@ -30,7 +30,7 @@
 #   moves between runs is any lookup made once per call for a key all files
 #   share (such as their filesystem's): that is one draw from the table
 #   layout, and the report says so rather than hide it.
-# - System calls come from `strace -f -c`, also as a difference between two
+# - System calls come from `strace -f -c`, as a difference between two
 #   iteration counts (SN1 and SN2, fewer: strace stops the program at each
 #   call, and the figures are whole numbers), minus the same figure without
 #   a preload.
@@ -582,7 +582,7 @@ report() {
 	echo
 	echo "## Memory"
 	echo
-	echo "Bytes per tracked descriptor: growth of the resident set while one process opens $FDS descriptors of one file (each its own open file description), divided by $FDS, minus the same without a preload. The shared state file is mapped by every process using the folder; only the pages it touches are resident. Heap allocations per call: calls to malloc, calloc, realloc and the aligned allocators inside the measured loop (callgrind), as a per-call difference; mmap would appear among the system calls above."
+	echo "Bytes per tracked descriptor: growth of the resident set while one process opens $FDS descriptors of one file (each its own open file description), divided by $FDS, minus the same without a preload. The shared state file is mapped by every process using the folder; only the pages it touches are resident. Heap allocations per call: calls to malloc, calloc, realloc and the aligned allocators inside the measured loop (callgrind), divided by its $N iterations; mmap would appear among the system calls above."
 	echo
 	row="| |"
 	for cfg in $CONFIGS; do row="$row $(label "$cfg") |"; done

@@ -109,7 +109,9 @@ asan-run: all $(TEST_BUILD)/unit_tests $(TEST_HELPERS)
 # more than they gain: here, two copies of a loop of 3,000 fork+exit took
 # 6.6 s each where one took 2.0 s.  Beside them run the parts that mostly
 # compute in one process (fuzz, one target at a time), mostly wait (the
-# GlusterFS servers) or count instructions one program at a time (counts).
+# GlusterFS servers) or count instructions one program at a time (counts);
+# with CHECK_JOBS=1 those take both CPUs.  The real-fault parts take turns
+# whatever the lanes (test/realfaults/turn.sh).
 CHECK_LANE1 ?= unit integration asan torture tsan realfaults
 CHECK_LANE2 ?= gluster fuzz counts
 # t_supervise builds a Go program and runs etcd under the supervisor.
@@ -123,7 +125,7 @@ check-all-deps:
 		echo "check: packages missing; the parts that need them will say so"
 
 check: check-all-deps all
-	$(Q)BUILD=$(BUILD) MAKE="$(MAKE)" FUZZ_JOBS=1 BENCH_JOBS=1 \
+	$(Q)BUILD=$(BUILD) MAKE="$(MAKE)" $(if $(filter 1,$(CHECK_JOBS)),,FUZZ_JOBS=1 BENCH_JOBS=1) \
 		bash test/check.sh $(CHECK_LANE1) + $(CHECK_LANE2)
 
 # For the edit-compile-test loop: the unit tests and the core integration

@@ -2,8 +2,8 @@
 # Run test/integration/t_*.sh (or those named in TESTS, e.g. "t_core t_policy"),
 # printing each test as it finishes, then one summary line.
 set -u
-# Descriptors inherited from whatever started the tests (make's jobserver,
-# an editor, time -o) would shift the fd numbers the tests expect.
+# Descriptors inherited from whatever started the tests (an editor, a CI
+# runner, time -o) would shift the fd numbers the tests expect.
 for fd in /proc/"$$"/fd/*; do
 	fd=${fd##*/}
 	if [ "$fd" -gt 2 ] && [ "$fd" -lt 255 ]; then eval "exec $fd>&-"; fi

@@ -25,6 +25,8 @@
 # "gluster: N passed, N failed, N skipped"; the exit status is 1 if any
 # check failed.
 set -u
+# shellcheck source-path=SCRIPTDIR source=turn.sh
+. "$(dirname "$0")/turn.sh"
 
 BIN=build/realfaults LIB=build/libstickysync.so CLI=build/stickysync
 while [ $# -gt 0 ]; do

@@ -16,6 +16,8 @@
 # check failed.  Needs root and loop devices; otherwise everything is SKIP.
 
 set -u
+# shellcheck source-path=SCRIPTDIR source=turn.sh
+. "$(dirname "$0")/turn.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=fixture.sh
 . "$HERE/fixture.sh"
@@ -871,9 +873,11 @@ redis_set() {
 }
 # redis_set_file KEY FILE: SET KEY to FILE's content over the wire protocol
 # (redis-cli -x takes 4 s to send 64 MiB here, this under 1 s); prints the
-# reply as redis-cli would, nothing if the server went away.
+# reply as redis-cli would, nothing if the server went away.  A server that
+# stops reading is bounded by its own timeout (redis_start).
 redis_set_file() {
 	(
+		export LC_ALL=C # ${#1}: bytes
 		exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" || exit 1
 		{
 			# shellcheck disable=SC2016 # $3 and $%d are Redis's protocol
