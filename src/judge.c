@@ -145,28 +145,8 @@ static void report_refusal(int fd, uint32_t gen, enum op op, const struct verdic
 	} else {
 		line_str(&l, rec.path);
 	}
-	if (rt.opt.policy == POLICY_OBSERVE)
-		line_str(&l, ") succeeded after an earlier failure (");
-	else
-		line_str(&l, ") returns EIO: the file lost data (");
-	line_str(&l, rec.op);
-	line_str(&l, " failed with ");
-	line_str(&l, errno_name(rec.error));
-	if (rec.pid) {
-		line_str(&l, " in pid ");
-		line_int(&l, rec.pid);
-	}
-	if (v->on_file && !v->view.found) {
-		line_str(&l, " on ");
-		line_str(&l, v->attr.host);
-		line_str(&l, ", recorded on the file");
-	}
-	if (rt.opt.policy == POLICY_OBSERVE)
-		line_str(&l, "); on Linux a retried sync does not mean the data is on disk");
-	else if (v->witness)
-		line_str(&l, "); this fd saw the loss and stays latched until closed");
-	else
-		line_str(&l, "); acknowledge on a fresh fd or with `stickysync ack`");
+	line_refusal(&l, rt.opt.policy, rec.op, rec.error, rec.pid,
+		     v->on_file && !v->view.found ? v->attr.host : NULL, v->witness);
 	log_line(&l);
 }
 

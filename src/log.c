@@ -215,3 +215,52 @@ void log_message(const char *msg)
 	line_str(&l, msg);
 	log_line(&l);
 }
+
+#define FAILSTOP_STEP                                                                            \
+	"later reads, writes and syncs of this file fail with EIO until it is reopened and the " \
+	"loss acknowledged"
+
+const char *policy_next_step(enum policy policy, bool syncs_only)
+{
+	switch (policy) {
+	case POLICY_FAILSTOP:
+		return syncs_only ? FAILSTOP_STEP " (syncs only, for supervised programs)"
+				  : FAILSTOP_STEP;
+	case POLICY_ABORT:
+		return "aborting";
+	case POLICY_OBSERVE:
+		return "observe policy: results are not changed, and a retried sync may report "
+		       "success although the data is lost";
+	case POLICY_STICKY:
+		break;
+	}
+	return "later syncs of this file fail with EIO until it is reopened and the loss "
+	       "acknowledged";
+}
+
+void line_refusal(struct line *l, enum policy policy, const char *op, int error, long pid,
+		  const char *recorded_on, bool witness)
+{
+	if (policy == POLICY_OBSERVE)
+		line_str(l, ") succeeded after an earlier failure (");
+	else
+		line_str(l, ") returns EIO: the file lost data (");
+	line_str(l, op);
+	line_str(l, " failed with ");
+	line_str(l, errno_name(error));
+	if (pid) {
+		line_str(l, " in pid ");
+		line_int(l, pid);
+	}
+	if (recorded_on) {
+		line_str(l, " on ");
+		line_str(l, recorded_on);
+		line_str(l, ", recorded on the file");
+	}
+	if (policy == POLICY_OBSERVE)
+		line_str(l, "); on Linux a retried sync does not mean the data is on disk");
+	else if (witness)
+		line_str(l, "); this fd saw the loss and stays latched until closed");
+	else
+		line_str(l, "); acknowledge on a fresh fd or with `stickysync ack`");
+}

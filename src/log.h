@@ -43,4 +43,18 @@ void log_message(const char *msg);
 const char *log_prog(void);
 const char *errno_name(int err);
 
+/*
+ * The words the library and the supervisor share.  What follows a failure
+ * under the policy; syncs_only: said by the supervisor, which stops syncs
+ * alone.
+ */
+const char *policy_next_step(enum policy policy, bool syncs_only);
+/*
+ * A refused call, after "CALL(fd N, PATH": how it ends and why, from the
+ * failure recorded (its call, errno and pid, 0 if unknown), on another host
+ * when recorded_on names it; witness: the fd saw the loss itself.
+ */
+void line_refusal(struct line *l, enum policy policy, const char *op, int error, long pid,
+		  const char *recorded_on, bool witness);
+
 #endif

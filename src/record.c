@@ -71,25 +71,6 @@ int64_t record_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static const char *next_step(void)
-{
-	switch (rt.opt.policy) {
-	case POLICY_FAILSTOP:
-		return "later reads, writes and syncs of this file fail with EIO until it is "
-		       "reopened "
-		       "and the loss acknowledged";
-	case POLICY_ABORT:
-		return "aborting";
-	case POLICY_OBSERVE:
-		return "observe policy: results are not changed, and a retried sync may report "
-		       "success although the data is lost";
-	case POLICY_STICKY:
-		break;
-	}
-	return "later syncs of this file fail with EIO until it is reopened and the loss "
-	       "acknowledged";
-}
-
 /* record_failure before init set up any table. */
 #define LATCH_NO_TABLE_YET (-2)
 
@@ -110,7 +91,7 @@ static void report_failure(const struct latch_event *ev, int fd, int stored, int
 	line_str(&l, ") failed: ");
 	line_errno(&l, ev->error);
 	line_str(&l, "; ");
-	line_str(&l, next_step());
+	line_str(&l, policy_next_step(rt.opt.policy, false));
 	if (stored == LATCH_NO_TABLE_YET)
 		line_str(&l, "; the library was still starting: only this fd stays latched");
 	else if (stored < 0)

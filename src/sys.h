@@ -18,31 +18,9 @@
 /*
  * The system call itself, inline where the instruction is known: libc's
  * syscall() is one more function to bind, and every process pays for
- * binding what the shim calls at start-up.  -1 with errno on failure, like
- * syscall().
+ * binding what the shim calls at start-up.  Returns the kernel's result as
+ * it is (-errno on failure); errno is never touched.
  */
-static inline long sys_call(long nr, long a, long b, long c, long d)
-{
-#if defined(__x86_64__)
-	long ret;
-	register long r10 __asm__("r10") = d;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "0"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
-			 : "rcx", "r11", "memory");
-	if ((unsigned long)ret > -4096ul) {
-		errno = (int)-ret;
-		return -1;
-	}
-	return ret;
-#else
-	return syscall(nr, a, b, c, d);
-#endif
-}
-
-/* The same, the kernel's result as it is (-errno on failure): errno is
- * never touched. */
 static inline long sys_call_raw(long nr, long a, long b, long c, long d)
 {
 #if defined(__x86_64__)
@@ -63,6 +41,18 @@ static inline long sys_call_raw(long nr, long a, long b, long c, long d)
 	errno = saved;
 	return ret;
 #endif
+}
+
+/* The same, -1 with errno on failure, like syscall(). */
+static inline long sys_call(long nr, long a, long b, long c, long d)
+{
+	long ret = sys_call_raw(nr, a, b, c, d);
+
+	if ((unsigned long)ret > -4096ul) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return ret;
 }
 
 static inline int sys_openat(int dirfd, const char *path, int flags, mode_t mode)

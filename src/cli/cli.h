@@ -150,6 +150,9 @@ enum { TAKES_JSON = 1, TAKES_ALL = 2, TAKES_ACTIVE = 4 };
 int parse_admin_args(const char *cmd, int argc, char **argv, unsigned takes, struct admin_opts *o);
 
 int cmd_run(int argc, char **argv);
+/* CMD's wait status as the shell gives it (128 + signal when killed);
+ * fills how for messages ("exited with status 3"). */
+int command_status(int status, char *how, size_t size);
 /* Called through a link named after a program (argv[0]): run that program,
  * the next one of that name on PATH, as `run` would. */
 int cmd_run_link(int argc, char **argv);

@@ -491,6 +491,17 @@ static void forward_signals(sigset_t *blocked)
 	sigprocmask(SIG_BLOCK, blocked, NULL);
 }
 
+int command_status(int status, char *how, size_t size)
+{
+	if (WIFSIGNALED(status)) {
+		snprintf(how, size, "was killed by signal %d (SIG%s)", WTERMSIG(status),
+			 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+		return 128 + WTERMSIG(status);
+	}
+	snprintf(how, size, "exited with status %d", WEXITSTATUS(status));
+	return WEXITSTATUS(status);
+}
+
 /* CMD's exit status, shell style; fills how for messages. */
 static int wait_command(pid_t pid, char *how, size_t size)
 {
@@ -501,13 +512,7 @@ static int wait_command(pid_t pid, char *how, size_t size)
 			snprintf(how, size, "could not be waited for: %s", strerror(errno));
 			return EXIT_FAILED;
 		}
-	if (WIFSIGNALED(status)) {
-		snprintf(how, size, "was killed by signal %d (SIG%s)", WTERMSIG(status),
-			 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
-		return 128 + WTERMSIG(status);
-	}
-	snprintf(how, size, "exited with status %d", WEXITSTATUS(status));
-	return WEXITSTATUS(status);
+	return command_status(status, how, size);
 }
 
 /* CMD under the supervisor, with the signals forwarded as for a child. */

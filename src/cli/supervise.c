@@ -267,19 +267,10 @@ static void kill_children(void)
 	struct dirent *e;
 
 	while (d && (e = readdir(d))) {
-		char path[300], buf[512], *close_paren;
-		int ppid = 0;
-		FILE *f;
+		pid_t pid = atoi(e->d_name);
 
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if (!(f = fopen(path, "re")))
-			continue;
-		if (fgets(buf, sizeof(buf), f) && (close_paren = strrchr(buf, ')')) &&
-		    sscanf(close_paren + 1, " %*c %d", &ppid) == 1 && ppid == self)
-			kill(atoi(e->d_name), SIGKILL);
-		fclose(f);
+		if (pid > 0 && sv_status_field(pid, "PPid") == self)
+			kill(pid, SIGKILL);
 	}
 	if (d)
 		closedir(d);
@@ -498,18 +489,6 @@ static void explain_no_listener(const char *cmd, int err)
 			  cmd, strerror(err));
 	else
 		cli_error("%s cannot be supervised: %s", cmd, strerror(err));
-}
-
-/* CMD's wait status, shell style, as wait_command says it. */
-static int command_status(int status, char *how, size_t size)
-{
-	if (WIFSIGNALED(status)) {
-		snprintf(how, size, "was killed by signal %d (SIG%s)", WTERMSIG(status),
-			 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
-		return 128 + WTERMSIG(status);
-	}
-	snprintf(how, size, "exited with status %d", WEXITSTATUS(status));
-	return WEXITSTATUS(status);
 }
 
 /* The supervisor holds pidfds, witnesses and copies (hundreds of fds): its

@@ -242,26 +242,6 @@ static void call_str(struct line *l, const char *op, int fd, const char *path)
 	line_str(l, path[0] ? path : "?");
 }
 
-/* The library's words for what follows a failure (record.c); failstop's
- * reads and writes are the library's alone. */
-static const char *next_step(void)
-{
-	switch (opts.policy) {
-	case POLICY_FAILSTOP:
-		return "later reads, writes and syncs of this file fail with EIO until it is "
-		       "reopened and the loss acknowledged (syncs only, for supervised programs)";
-	case POLICY_ABORT:
-		return "aborting";
-	case POLICY_OBSERVE:
-		return "observe policy: results are not changed, and a retried sync may report "
-		       "success although the data is lost";
-	case POLICY_STICKY:
-		break;
-	}
-	return "later syncs of this file fail with EIO until it is reopened and the loss "
-	       "acknowledged";
-}
-
 static void report_failure(const struct latch_event *ev, int fd, int stored)
 {
 	struct line l;
@@ -272,7 +252,7 @@ static void report_failure(const struct latch_event *ev, int fd, int stored)
 	line_str(&l, ") failed: ");
 	line_errno(&l, ev->error);
 	line_str(&l, "; ");
-	line_str(&l, next_step());
+	line_str(&l, policy_next_step(opts.policy, true));
 	if (stored < 0)
 		line_str(&l, "; LATCH TABLE FULL: only fds of this process that saw the error "
 			     "stay latched");
@@ -295,23 +275,7 @@ static void report_refusal(pid_t tgid, enum op op, int fd, const char *path,
 	line_init(&l);
 	target_prefix(&l, tgid);
 	call_str(&l, op_name(op), fd, path);
-	if (opts.policy == POLICY_OBSERVE)
-		line_str(&l, ") succeeded after an earlier failure (");
-	else
-		line_str(&l, ") returns EIO: the file lost data (");
-	line_str(&l, rec.op);
-	line_str(&l, " failed with ");
-	line_str(&l, errno_name(rec.error));
-	if (rec.pid) {
-		line_str(&l, " in pid ");
-		line_int(&l, rec.pid);
-	}
-	if (opts.policy == POLICY_OBSERVE)
-		line_str(&l, "); on Linux a retried sync does not mean the data is on disk");
-	else if (witness)
-		line_str(&l, "); this fd saw the loss and stays latched until closed");
-	else
-		line_str(&l, "); acknowledge on a fresh fd or with `stickysync ack`");
+	line_refusal(&l, opts.policy, rec.op, rec.error, rec.pid, NULL, witness);
 	log_line(&l);
 }
 

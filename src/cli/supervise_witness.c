@@ -116,18 +116,13 @@ static int tree_pids(pid_t *out, int max)
 	DIR *d = opendir("/proc");
 
 	while (d && n < PROCS && (e = readdir(d))) {
-		char path[300], buf[512], *close_paren;
-		FILE *f;
+		pid_t p = atoi(e->d_name);
+		long parent = p > 0 ? sv_status_field(p, "PPid") : -1;
 
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if (!(f = fopen(path, "re")))
-			continue;
-		if (fgets(buf, sizeof(buf), f) && (close_paren = strrchr(buf, ')')) &&
-		    sscanf(close_paren + 1, " %*c %d", &ppid[n]) == 1)
-			pid[n++] = atoi(e->d_name);
-		fclose(f);
+		if (parent >= 0) {
+			pid[n] = p;
+			ppid[n++] = (pid_t)parent;
+		}
 	}
 	if (d)
 		closedir(d);
