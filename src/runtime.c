@@ -125,17 +125,12 @@ static void make_passive(struct options *o)
  * need.  The shared table is attached later (latch_attach). */
 static void setup(const struct options *in)
 {
-	const struct options *o = in;
+	const struct options *o = &rt.opt;
 
-	if (real_first_copy && !real_first_copy()) {
-		if (in != &rt.opt)
-			rt.opt = *in;
+	if (in != &rt.opt)
+		rt.opt = *in;
+	if (real_first_copy && !real_first_copy())
 		make_passive(&rt.opt);
-		o = &rt.opt;
-	}
-	if (o != &rt.opt)
-		rt.opt = *o;
-	o = &rt.opt;
 	log_setup(o->log_mode, o->log_path, program_invocation_short_name);
 	for (int i = 0; i < o->nmsg; i++)
 		log_message(o->msg[i]);

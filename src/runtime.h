@@ -64,28 +64,28 @@ extern int latch_attach_state RUNTIME_HIDDEN;
 
 /* The stamp (fdtable.h) for an fd about to be opened or released: the
  * sequence number of the table that numbers latches, or, before it is
- * attached, the time. */
-static inline uint64_t latch_seq_now(void)
+ * attached, the time (coarse: see fd_stamp_time). */
+static inline uint64_t latch_stamp(bool coarse)
 {
 	const struct latchtab *t;
 
 	if (__builtin_expect(
 		__atomic_load_n(&latch_attach_state, __ATOMIC_ACQUIRE) != LATCH_INIT_DONE, 0))
-		return fd_stamp_time(false);
+		return fd_stamp_time(coarse);
 	t = latch_seq_table();
 	return t->hdr ? latchtab_seq(t) : 0;
 }
 
-/* The same for a number about to be released. */
+/* For an fd about to be opened, dated precisely. */
+static inline uint64_t latch_seq_now(void)
+{
+	return latch_stamp(false);
+}
+
+/* For a number about to be released. */
 static inline uint64_t latch_release_stamp(void)
 {
-	const struct latchtab *t;
-
-	if (__builtin_expect(
-		__atomic_load_n(&latch_attach_state, __ATOMIC_ACQUIRE) != LATCH_INIT_DONE, 0))
-		return fd_stamp_time(true);
-	t = latch_seq_table();
-	return t->hdr ? latchtab_seq(t) : 0;
+	return latch_stamp(true);
 }
 
 /* Everything that reads or writes latches calls this first. */
