@@ -192,14 +192,7 @@ static int sync_with(int fd, int err)
 
 static bool log_has(const char *text)
 {
-	char buf[8192];
-	FILE *f = fopen(logpath, "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	return strstr(buf, text) != NULL;
+	return file_has(logpath, text);
 }
 
 static int file_attr(struct latch_attr *a)

@@ -68,14 +68,7 @@ static void *report_tid(void *arg)
 
 static bool log_has(const char *text)
 {
-	char buf[8192];
-	FILE *f = fopen(logpath, "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	return strstr(buf, text) != NULL;
+	return file_has(logpath, text);
 }
 
 START_TEST(failure_keeps_its_errno_then_eio)

@@ -148,14 +148,7 @@ static int open_tracked(const char *p)
 
 static bool log_has(const char *text)
 {
-	char buf[8192];
-	FILE *f = fopen(logpath, "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	return strstr(buf, text) != NULL;
+	return file_has(logpath, text);
 }
 
 static int log_count(const char *text)

@@ -4,6 +4,7 @@
 #define STICKYSYNC_TEST_SUITES_H
 
 #include <check.h>
+#include <stdbool.h>
 
 Suite *latchtab_suite(void);
 Suite *fdtable_suite(void);
@@ -21,5 +22,7 @@ Suite *aio_suite(void);
 /* A fresh private folder for a test; removed by the caller with rm_tree. */
 void make_tmpdir(char *buf, size_t size);
 void rm_tree(const char *dir);
+/* Does the file at path (its first 8 KiB) hold text?  false if unreadable. */
+bool file_has(const char *path, const char *text);
 
 #endif
