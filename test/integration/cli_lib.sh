@@ -24,8 +24,8 @@ fi
 runc() {
 	rc=0
 	"$@" >"$T/.out" 2>"$T/.err" || rc=$?
-	out=$(cat "$T/.out")
-	err=$(cat "$T/.err")
+	slurp out "$T/.out"
+	slurp err "$T/.err"
 }
 
 # The sanitizer runtimes as the command writes them: first, colon-separated.

@@ -130,7 +130,7 @@ test_policy_reaches_the_library() {
 	f="$T/db"
 	runc cli run --inject "op=fsync,path=$f" "$PROBE" open h1 "$f" rwc write h1 a fsync h1 fsync h1
 	expect_eq "$rc" 0
-	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 2 "sticky: the retry fails"
+	expect_count "$out" '^fsync h1 = -1 EIO$' 2 "sticky: the retry fails"
 	runc cli run --policy observe --state off --inject "op=fsync,path=$f" "$PROBE" \
 		open h1 "$f" rw write h1 a fsync h1 fsync h1
 	expect_line "$out" "fsync h1 = -1 EIO"

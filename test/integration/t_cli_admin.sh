@@ -251,7 +251,7 @@ test_ack_keeps_fds_opened_before_the_latch() {
 	: >"$T/go" # let the probe go on
 	reap "$pid"
 	out=$(cat "$T/probe.out")
-	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 2 "the old fd, before and after the ack"
+	expect_count "$out" '^fsync h1 = -1 EIO$' 2 "the old fd, before and after the ack"
 	expect_line "$out" "fsync h2 = 0"
 }
 

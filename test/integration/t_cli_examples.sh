@@ -12,7 +12,7 @@ test_sqlite_example() {
 	# observe: after the failed commit, the next ones report success
 	expect_grep "$out" '^the session sees: 1,3,4$'
 	# sticky: every commit after the failure fails, also in a new process
-	expect_eq "$(grep -c 'disk I/O error' <<<"$out")" 5
+	expect_count "$out" 'disk I/O error' 5
 	expect_grep "$out" '^  latched +EIO +fdatasync .*/app\.db-wal$'
 	expect_grep "$out" '^  acknowledged .*/app\.db-wal: EIO in fdatasync'
 	expect_grep "$out" '^  now: [0-9,]*5$'
@@ -28,7 +28,7 @@ test_qemu_example() {
  boot 2 (a new process):
    flush: ok'
 	grep -qF "$want" <<<"$out" || { echo "    plain Linux: boot 2 should succeed" >&2; echo "$out" >&2; return 1; }
-	expect_eq "$(grep -c 'flush: FAILED' <<<"$out")" 3 "1 under observe, 2 under sticky"
+	expect_count "$out" 'flush: FAILED' 3 "1 under observe, 2 under sticky"
 	expect_eq "$(tail -n 1 <<<"$out")" "   flush: ok" "boot 3, after the ack"
 }
 

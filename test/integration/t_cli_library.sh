@@ -45,7 +45,7 @@ test_library_option_reaches_the_program() {
 	runc "$T/bin/stickysync" run --library "$T/lib/libstickysync.so" --log off \
 		--inject "op=fsync,path=$T/f" "$PROBE" open h1 "$T/f" rwc fsync h1 fsync h1
 	expect_eq "$rc" 0
-	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 2 "the retry fails"
+	expect_count "$out" '^fsync h1 = -1 EIO$' 2 "the retry fails"
 }
 
 test_bad_library_is_one_line_and_nothing_runs() {
@@ -159,7 +159,7 @@ test_link_honours_the_variables() {
 		STICKYSYNC_LOG=off STICKYSYNC_INJECT="op=fsync,path=$T/f" \
 		ssprobe open h1 "$T/f" rwc fsync h1 fsync h1
 	expect_eq "$rc" 0
-	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 2 "the retry fails"
+	expect_count "$out" '^fsync h1 = -1 EIO$' 2 "the retry fails"
 	# a bad setting stops it, as it stops run
 	runc env PATH="$T/links:$(dirname "$PROBE"):$PATH" LD_PRELOAD="${SANITIZER_PRELOAD:-}" \
 		STICKYSYNC_POLICY=typo ssprobe open h1 "$T/f" rwc

@@ -98,8 +98,8 @@ test_full_table_keeps_latches_in_process_loudly() {
 	# 20 injected failures, then 20 syncs that the kernel would let pass
 	out=$(shim STICKYSYNC_STATE_CAPACITY=16 FAULT_COUNT=20 "$PROBE" "${args[@]}" "${again[@]}" 2>&1)
 	expect_grep "$out" "the shared latch table is full: latched in this process only"
-	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 20
-	expect_eq "$(grep -c '^fsync h2 = -1 EIO$' <<<"$out")" 20
+	expect_count "$out" '^fsync h1 = -1 EIO$' 20
+	expect_count "$out" '^fsync h2 = -1 EIO$' 20
 }
 
 fill_table() { # N: latch N new files in a 16-record table
@@ -116,7 +116,7 @@ test_full_table_prunes_acknowledged_records_of_deleted_files() {
 	rm "$T/gone"
 	out=$(fill_table 16)
 	expect_no_grep "$out" "full"
-	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 16
+	expect_count "$out" '^fsync h1 = -1 EIO$' 16
 }
 
 # A vanished path may be a rename (PostgreSQL recycles WAL segments so):

@@ -48,7 +48,7 @@ test_every_write_spelling_on_dsync_latches() {
 	# of each spelling returns its count.
 	out=$(shim_only "$PROBE" open h1 "$T/ok" rwc write h1 abcd pwrite h1 abcd 4 writev h1 abcd \
 		pwritev h1 abcd 8 pwritev2 h1 abcd 12 pwrite64 h1 abcd 0 pwritev64 h1 abcd 0 pwritev64v2 h1 abcd 0)
-	expect_eq "$(grep -c ' = 4$' <<<"$out")" 8
+	expect_count "$out" ' = 4$' 8
 }
 
 test_pwritev2_with_rwf_dsync_is_a_sync() {
@@ -70,7 +70,7 @@ test_not_applicable_errors_do_not_latch() {
 	local e
 	for e in 9 22 4 38 95; do # EBADF EINVAL EINTR ENOSYS EOPNOTSUPP
 		out=$(shim FAULT_ERRNO=$e STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f$e" rwc fsync h1 fsync h1)
-		expect_eq "$(grep -c '^fsync h1 = 0$' <<<"$out")" 1 "errno $e"
+		expect_count "$out" '^fsync h1 = 0$' 1 "errno $e"
 	done
 }
 
@@ -91,7 +91,7 @@ test_dups_share_the_latch() {
 test_fds_opened_before_all_fail() {
 	out=$(shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rwc open h2 "$T/f" rw open h3 "$T/f" rw \
 		write h1 A write h2 B write h3 C fsync h1 fsync h2 fsync h3 fsync h2 open h4 "$T/f" rw fsync h4)
-	expect_eq "$(grep -c ' = -1 E' <<<"$out")" 5
+	expect_count "$out" ' = -1 E' 5
 }
 
 test_other_sync_calls_latch() {
@@ -101,14 +101,14 @@ test_other_sync_calls_latch() {
 		[ $op = sfr ] && fop=sync_file_range
 		out=$(shim FAULT_OPS=$fop STICKYSYNC_LOG=off "$PROBE" open h1 "$T/$op" rwc write h1 A $op h1 $op h1 fsync h1)
 		expect_line "$out" "$op h1 = -1 EIO"
-		expect_eq "$(grep -c '= -1 EIO' <<<"$out")" 3 "$op"
+		expect_count "$out" '= -1 EIO' 3 "$op"
 	done
 }
 
 test_msync_failure_latches_the_mapped_file() {
 	out=$(shim FAULT_OPS=msync STICKYSYNC_LOG=off "$PROBE" open h1 "$T/m" rwc ftruncate h1 8192 \
 		msync h1 8192 msync h1 8192 fsync h1)
-	expect_eq "$(grep -c '^msync h1 = -1 EIO$' <<<"$out")" 2
+	expect_count "$out" '^msync h1 = -1 EIO$' 2
 	expect_line "$out" "fsync h1 = -1 EIO"
 }
 
@@ -128,7 +128,7 @@ test_failed_syncfs_latches_the_whole_filesystem() {
 	expect_line "$out" "syncfs h2 = -1 EIO"
 	# acknowledging one file does not acknowledge the filesystem's loss...
 	expect_line "$out" "ack h3 = 0"
-	expect_eq "$(grep -c '^fsync h2 = -1 EIO$' <<<"$out")" 2
+	expect_count "$out" '^fsync h2 = -1 EIO$' 2
 	# ...its root does; h2 was opened after the loss, so it syncs again
 	expect_line "$out" "ack h4 = 0"
 	expect_line "$out" "fsync h2 = 0"
@@ -170,7 +170,7 @@ test_exec_inherited_fd_counts_as_old() {
 	expect_line "$out" "ack h1 = -1 EBUSY"
 	expect_line "$out" "ack h2 = 0"
 	# the failure itself, then the inherited fd before and after the ack
-	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 3
+	expect_count "$out" '^fsync h1 = -1 EIO$' 3
 	expect_line "$out" "fsync h2 = 0"
 }
 
@@ -284,13 +284,13 @@ test_acknowledgment_rules() {
 	expect_line "$out" "ack h1 = -1 EBUSY"
 	expect_line "$out" "ack h2 = 0"
 	expect_line "$out" "fsync h2 = 0"
-	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 3
+	expect_count "$out" '^fsync h1 = -1 EIO$' 3
 	expect_line "$out" "status h1 = fd_latched=1 file_latched=0 acknowledged=1 error=EIO op=fsync pid_ok=1"
 	expect_line "$out" "status h2 = fd_latched=0 file_latched=0 acknowledged=1 error=EIO op=fsync pid_ok=1"
 	# A later process sees the acknowledgment, and a new failure latches anew.
 	out=$(shim STICKYSYNC_LOG=off "$PROBE" open h1 "$T/f" rw fsync h1 fsync h1)
 	expect_line "$out" "fsync h1 = -1 EIO"
-	expect_eq "$(grep -c '= -1 EIO' <<<"$out")" 2
+	expect_count "$out" '= -1 EIO' 2
 }
 
 test_ack_bad_fd_and_without_shim() {

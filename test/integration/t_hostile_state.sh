@@ -24,15 +24,15 @@ latch_probe() {
 # expect_enforced OUT: the three syncs of latch_probe failed, the last two
 # because of the latch.
 expect_enforced() {
-	expect_eq "$(grep -c '^fsync h[12] = -1 EIO$' <<<"$1")" 3 "syncs failing with EIO"
+	expect_count "$1" '^fsync h[12] = -1 EIO$' 3 "syncs failing with EIO"
 }
 
 # one_state_line OUT REGEX: exactly one report about the state folder or
 # file, and it matches REGEX.
 one_state_line() {
 	local lines
-	lines=$(grep -E '^stickysync: [^ ]+\[[0-9]+\]: state (folder|file) ' <<<"$1" || true)
-	expect_eq "$(grep -c . <<<"$lines")" 1 "lines about the state in: $1"
+	matching_lines lines "$1" '^stickysync: [^ ]+\[[0-9]+\]: state (folder|file) '
+	expect_count "$lines" . 1 "lines about the state in: $1"
 	expect_grep "$lines" "$2"
 }
 
@@ -44,7 +44,7 @@ cli_refuses() {
 		# shellcheck disable=SC2086 # the words of $a are arguments
 		runc cli $a
 		expect_eq "$rc" 1 "exit status of stickysync $a"
-		expect_eq "$(grep -c . <<<"$err")" 1 "lines on stderr of stickysync $a: $err"
+		expect_count "$err" . 1 "lines on stderr of stickysync $a: $err"
 		expect_grep "$err" "^stickysync: $1"
 		expect_eq "$out" "" "stdout of stickysync $a"
 	done
@@ -233,14 +233,14 @@ test_full_table() {
 	done
 	# 20 injected failures, then 20 syncs that the kernel would let pass
 	out=$(shim STICKYSYNC_STATE_CAPACITY=16 FAULT_COUNT=20 "$PROBE" "${args[@]}" "${again[@]}" 2>&1)
-	expect_eq "$(grep -c 'the shared latch table is full: latched in this process only' <<<"$out")" 4
-	expect_eq "$(grep -c '^fsync h[12] = -1 EIO$' <<<"$out")" 40
+	expect_count "$out" 'the shared latch table is full: latched in this process only' 4
+	expect_count "$out" '^fsync h[12] = -1 EIO$' 40
 	runc cli status
 	expect_eq "$rc" 0
-	expect_eq "$(grep -c '^latched ' <<<"$out")" 16
+	expect_count "$out" '^latched ' 16
 	runc cli ack --all
 	expect_eq "$rc" 0
-	expect_eq "$(grep -c '^acknowledged ' <<<"$out")" 16
+	expect_count "$out" '^acknowledged ' 16
 	runc cli prune
 	expect_eq "$rc" 0
 }
@@ -260,13 +260,13 @@ ro_table_body() {
 		open h2 "$T/b" rwc write h2 x fsync h2 fsync h2 open h3 "$T/b" rw fsync h3 2>&1)
 	one_state_line "$out" "state file $STICKYSYNC_STATE/latches is read-only \(Read-only file system\): its latches are enforced, but new latches stay in this process$"
 	expect_line "$out" "fsync h1 = -1 EIO"
-	expect_eq "$(grep -c '^fsync h[23] = -1 EIO$' <<<"$out")" 3
+	expect_count "$out" '^fsync h[23] = -1 EIO$' 3
 	cli_lists "$T/a"
 	for a in "ack --all" prune; do
 		# shellcheck disable=SC2086 # the words of $a are arguments
 		runc cli $a
 		expect_eq "$rc" 1 "exit status of stickysync $a"
-		expect_eq "$(grep -c . <<<"$err")" 1 "lines on stderr of stickysync $a: $err"
+		expect_count "$err" . 1 "lines on stderr of stickysync $a: $err"
 		expect_grep "$err" "^stickysync: state file $STICKYSYNC_STATE/latches is read-only \(Read-only file system\); nothing was (acknowledged|pruned)$"
 	done
 	# run --fail-on-latch could not see what latches
@@ -336,7 +336,7 @@ enospc_body() {
 	out=$(shim_only STICKYSYNC_INJECT="op=fsync,path=*/bad*,count=0" "$PROBE" "${args[@]}" 2>&1) ||
 		rc=$?
 	expect_eq "$rc" 0 "exit status"
-	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 40
+	expect_count "$out" '^fsync h1 = -1 EIO$' 40
 	one_state_line "$out" "state file $STICKYSYNC_STATE/latches cannot be created: No space left on device; latches are kept in this process only"
 	out=$(latch_probe "$T/b")
 	expect_enforced "$out"
@@ -416,8 +416,8 @@ test_table_truncated_under_a_running_program() {
 	resume
 	one_state_line "$out" "state file $STICKYSYNC_STATE/latches shrank or ran out of space under this process: it now works on a private copy of what could be read; new latches stay in this process$"
 	# the fd that saw the loss, and a latch made after the table vanished
-	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 2
-	expect_eq "$(grep -c '^fsync h[23] = -1 EIO$' <<<"$out")" 2
+	expect_count "$out" '^fsync h1 = -1 EIO$' 2
+	expect_count "$out" '^fsync h[23] = -1 EIO$' 2
 	cli_refuses "state file $STICKYSYNC_STATE/latches is truncated"
 }
 
@@ -430,7 +430,7 @@ test_table_truncated_under_a_program_with_two_copies_of_the_library() {
 	truncate -s 0 "$STICKYSYNC_STATE/latches"
 	resume
 	expect_grep "$out" "shrank or ran out of space under this process"
-	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 2
+	expect_count "$out" '^fsync h1 = -1 EIO$' 2
 }
 
 test_table_partly_truncated_under_a_running_program() {
@@ -438,7 +438,7 @@ test_table_partly_truncated_under_a_running_program() {
 	truncate -s 70000 "$STICKYSYNC_STATE/latches"
 	resume
 	one_state_line "$out" "state file $STICKYSYNC_STATE/latches shrank or ran out of space"
-	expect_eq "$(grep -c '^fsync h[123] = -1 EIO$' <<<"$out")" 4
+	expect_count "$out" '^fsync h[123] = -1 EIO$' 4
 }
 
 # The filesystem fills up and a page of the table is gone (a hole punched
@@ -457,7 +457,7 @@ full_under_program_body() {
 	fill_up "$STICKYSYNC_STATE"
 	resume
 	one_state_line "$out" "state file $STICKYSYNC_STATE/latches shrank or ran out of space"
-	expect_eq "$(grep -c '^fsync h[1234] = -1 EIO$' <<<"$out")" 5
+	expect_count "$out" '^fsync h[1234] = -1 EIO$' 5
 }
 
 run_tests

@@ -50,7 +50,7 @@ test_every_op_can_be_injected() {
 	# op=sync: any sync call
 	out=$(inj STICKYSYNC_INJECT='op=sync,every=1,count=3' "$PROBE" open h1 "$T/s" rwc fsync h1 \
 		open h2 "$T/s2" rwc fdatasync h2 open h3 "$T/s3" rwc sfr h3)
-	expect_eq "$(grep -c ' = -1 EIO$' <<<"$out")" 3
+	expect_count "$out" ' = -1 EIO$' 3
 }
 
 test_injected_write_failure_latches_only_dsync() {
@@ -132,7 +132,7 @@ test_bad_rules_are_reported_once_and_ignored() {
 	out=$(shim_only STICKYSYNC_INJECT='op=fsync;op=fsync,nht=2' "$PROBE" open h1 "$T/f" rwc fsync h1 fsync h1 2>&1)
 	expect_grep "$out" 'STICKYSYNC_INJECT: rule 2, at character 19 \("nht"\): unknown key'
 	expect_grep "$out" "STICKYSYNC_INJECT ignored: no faults are injected"
-	expect_eq "$(grep -c '^fsync h1 = 0$' <<<"$out")" 2
+	expect_count "$out" '^fsync h1 = 0$' 2
 }
 
 # The probe makes one fdatasync: a rule for fsync never fires.

@@ -173,7 +173,7 @@ test_installed_library_preloads_by_bare_name() {
 	expect_eq "$(stat -c %a "$LIB")" 644
 	out=$(LD_PRELOAD=libstickysync.so STICKYSYNC_LOG=off STICKYSYNC_INJECT="op=fsync,path=$T/f" \
 		"$PROBE" open h1 "$T/f" rwc fsync h1 fsync h1)
-	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 2 "the retry fails: the library is loaded"
+	expect_count "$out" '^fsync h1 = -1 EIO$' 2 "the retry fails: the library is loaded"
 }
 
 test_installed_command_finds_the_multiarch_library() {

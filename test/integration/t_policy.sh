@@ -34,16 +34,16 @@ test_abort_policy_aborts_after_reporting() {
 test_observe_changes_nothing_and_flags_the_retry() {
 	out=$(shim STICKYSYNC_POLICY=observe "$PROBE" open h1 "$T/f" rwc write h1 A fsync h1 fsync h1 fsync h1 2>&1)
 	expect_line "$out" "fsync h1 = -1 EIO"
-	expect_eq "$(grep -c '^fsync h1 = 0$' <<<"$out")" 2
+	expect_count "$out" '^fsync h1 = 0$' 2
 	expect_grep "$out" "fsync\(fd [0-9]+, $T/f\) succeeded after an earlier failure \(fsync failed with EIO"
 	# one report per fd, not one per call
-	expect_eq "$(grep -c 'succeeded after' <<<"$out")" 1
+	expect_count "$out" 'succeeded after' 1
 }
 
 test_malformed_policy_falls_back_to_sticky() {
 	out=$(shim STICKYSYNC_POLICY=loose "$PROBE" open h1 "$T/f" rwc fsync h1 fsync h1 2>&1)
 	expect_grep "$out" 'STICKYSYNC_POLICY="loose" is not one of sticky, failstop, abort, observe; using sticky'
-	expect_eq "$(grep -c '^fsync h1 = -1 EIO$' <<<"$out")" 2
+	expect_count "$out" '^fsync h1 = -1 EIO$' 2
 }
 
 run_tests

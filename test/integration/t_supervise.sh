@@ -57,7 +57,7 @@ test_static_program_is_supervised_and_every_later_sync_fails() {
 	# as the library reports: once for the fd that saw it, once for a new fd
 	expect_grep "$err" "fsync\(fd 3, $T/data\) returns EIO: .*this fd saw the loss and stays latched until closed"
 	expect_grep "$err" "fsync\(fd 4, $T/data\) returns EIO: .*acknowledge on a fresh fd or with \`stickysync ack\`"
-	expect_eq "$(grep -c 'failed:' <<<"$err")" 1 "one failure reported"
+	expect_count "$err" 'failed:' 1 "one failure reported"
 }
 
 # msync(MS_SYNC) is judged on the mapped file: an injected failure latches it.
@@ -152,7 +152,7 @@ test_the_library_in_stickysync_itself_changes_nothing() {
 		--inject "op=fsync,path=$T/data,nth=1" --inject "op=close,path=$T/data" -- \
 		"$SEQ" seq "$T/data" 0
 	expect_eq "$out" "$SEQ_ALL_EIO"
-	expect_eq "$(grep -c 'failed:' <<<"$err")" 1 "one failure"
+	expect_count "$err" 'failed:' 1 "one failure"
 	expect_no_grep "$err" "^stickysync: stickysync\["
 }
 
@@ -333,8 +333,8 @@ test_mixed_tree_each_call_judged_once() {
 	expect_grep "$out" "fsync h1 = -1 EIO"
 	expect_grep "$out" "^fsync EIO$"
 	expect_no_grep "$err" "failed:"
-	expect_eq "$(grep -c "ssprobe\[[0-9]*\]: fsync(fd 3, $T/data) returns EIO" <<<"$err")" 1
-	expect_eq "$(grep -c "syncseq\[[0-9]*\]: fsync(fd 3, $T/data) returns EIO" <<<"$err")" 1
+	expect_count "$err" "ssprobe\[[0-9]*\]: fsync\(fd 3, $T/data\) returns EIO" 1
+	expect_count "$err" "syncseq\[[0-9]*\]: fsync\(fd 3, $T/data\) returns EIO" 1
 	expect_grep "$err" "supervisor: [0-9]+ notifications, 0 latched, 1 refused, 2 judged by the library"
 }
 

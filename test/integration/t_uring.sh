@@ -33,7 +33,7 @@ test_each_sync_op_fails_then_eio() {
 		[ $op = sfr ] && inj="op=sync_file_range,errno=ENOSPC"
 		out=$(ur STICKYSYNC_INJECT="$inj" -- "$T/$op" $op $op fsync 2>&1)
 		expect_grep "$out" "^$op = -28 ENOSPC$" || return 1
-		expect_eq "$(grep -c ' = -5 EIO$' <<<"$out")" 2 "$op" || return 1
+		expect_count "$out" ' = -5 EIO$' 2 "$op" || return 1
 		expect_grep "$out" "^stickysync: uringprobe\[[0-9]+\]: ${op/sfr/sync_file_range}\(fd [0-9]+, $T/$op\) failed: ENOSPC" || return 1
 	done
 }
@@ -60,7 +60,7 @@ test_registered_file() {
 	need_uring
 	out=$(ur STICKYSYNC_LOG=off STICKYSYNC_INJECT="$FIRST_FAILS" -- -F "$T/f" fsync fsync fdatasync)
 	expect_line "$out" "fsync = -28 ENOSPC"
-	expect_eq "$(grep -c ' = -5 EIO$' <<<"$out")" 2
+	expect_count "$out" ' = -5 EIO$' 2
 }
 
 test_linked_write_then_fsync() {
@@ -138,7 +138,7 @@ test_other_files_are_untouched() {
 test_rings_outside_liburing_are_reported() {
 	need_uring
 	out=$(ur -- "$T/f" rawsetup fsync rawsetup 2>&1)
-	expect_eq "$(grep -c 'syscall(SYS_io_uring_setup) sets up a ring outside liburing' <<<"$out")" 1
+	expect_count "$out" 'syscall\(SYS_io_uring_setup\) sets up a ring outside liburing' 1
 	expect_grep "$out" "^stickysync: uringprobe\[[0-9]+\]: io_uring: ring fds [0-9]+, [0-9]+ were not set up through liburing's shared library"
 	[ -x "$URING-static" ] || skip "no statically linked uringprobe (liburing.a)"
 	out=$(ur -- -k "$T/f" fsync 2>&1)

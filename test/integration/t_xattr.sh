@@ -142,7 +142,7 @@ test_local_only_when_the_file_refuses_the_attribute() {
 		STICKYSYNC_STATE=off STICKYSYNC_INJECT="op=fsync,path=$T/f" \
 		"$PROBE" open h1 "$T/f" r fsync h1 fsync h1 2>"$T/err")
 	expect_line "$out" "fsync h1 = -1 EIO"
-	expect_eq "$(grep -c 'fsync h1 = -1 EIO' <<<"$out")" 2
+	expect_count "$out" 'fsync h1 = -1 EIO' 2
 	expect_grep "$(cat "$T/err")" "; the latch is local only \(user.stickysync not written: EACCES\)\$"
 	expect_eq "$(attr "$T/f")" none
 }
