@@ -32,12 +32,12 @@ BENCH_PROGS := $(BENCH_BUILD)/harness $(BENCH_BUILD)/populate \
 
 # Q and say (quiet unless V=1) come from the top Makefile; used alone,
 # this file is simply verbose.
-$(BENCH_BUILD)/harness: bench/harness.c | $(BENCH_BUILD)
+$(BENCH_BUILD)/harness: bench/harness.c bench/loop_mark.h | $(BENCH_BUILD)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) -o $@ $< -pthread
 
 # The io_uring loops need liburing-dev; without it they are left out.
-$(BENCH_BUILD)/uring: bench/uring.c | $(BENCH_BUILD) bench-deps
+$(BENCH_BUILD)/uring: bench/uring.c bench/loop_mark.h | $(BENCH_BUILD) bench-deps
 	$(Q)if printf '#include <liburing.h>\n' | $(CC) -E -x c - >/dev/null 2>&1; then \
 		$(CC) $(BENCH_CFLAGS) -o $@ $< -luring; \
 	else echo "bench: liburing.h not found (liburing-dev): the io_uring loops are left out"; fi

@@ -30,10 +30,10 @@
 #   moves between runs is any lookup made once per call for a key all files
 #   share (such as their filesystem's): that is one draw from the table
 #   layout, and the report says so rather than hide it.
-# - System calls come from `strace -f -c`, as a difference between two
-#   iteration counts (SN1 and SN2, fewer: strace stops the program at each
-#   call, and the figures are whole numbers), minus the same figure without
-#   a preload.
+# - System calls come from `strace -f`: those of the loop alone, between
+#   the two marks the harness makes around it (bench/loop_mark.h), over SN
+#   iterations (fewer than N: strace stops the program at each call, and
+#   the figures are whole numbers), minus the same figure without a preload.
 # - Heap allocations per call are the calls to malloc & co. in the same
 #   callgrind profiles (mmap would show up in the system call count).
 # - Wall-clock times are medians over ROUNDS rounds; each round runs every
@@ -47,8 +47,7 @@ OUT=${OUT-docs/PERFORMANCE.md}
 N=${N:-10240}
 # System calls are whole numbers per call: strace, which stops the program
 # at each of them, needs far fewer iterations than callgrind's instructions.
-SN1=${SN1:-256}
-SN2=${SN2:-1280}
+SN=${SN:-1024}
 ROUNDS=${ROUNDS:-7}
 TIME_ITERS=${TIME_ITERS:-100000}
 THREAD_ITERS=${THREAD_ITERS:-50000}
@@ -270,6 +269,29 @@ strace_count() {
 	strace -f -c -U name,calls -o "$out" "${sargs[@]}" "$@"
 }
 
+# strace_loop CONFIG OUTFILE COMMAND...: the system calls COMMAND makes
+# between its loop marks (bench/loop_mark.h), as "name calls" lines and a
+# "total" line; nothing if the marks are missing.
+strace_loop() {
+	local cfg=$1 out=$2 envv e sargs=()
+	shift 2
+	mapfile -t envv < <(config_env "$cfg")
+	for e in "${envv[@]}"; do sargs+=(-E "$e"); done
+	strace -f -qq -o "$out.trace" "${sargs[@]}" "$@" || return
+	awk '
+	/^[0-9]+ +faccessat\(AT_FDCWD, "\/bench-loop-begin"/ { on = 1; next }
+	/^[0-9]+ +faccessat\(AT_FDCWD, "\/bench-loop-end"/ { on = 0; done = 1; next }
+	on {
+		sub(/^[0-9]+ +/, "")
+		# a call resumed, a signal, an exit: not a call of its own
+		if ($0 ~ /^(<\.\.\.|---|\+\+\+)/) next
+		name = $0; sub(/\(.*/, "", name)
+		n[name]++; total++
+	}
+	END { if (done) { for (k in n) print k, n[k]; print "total", total + 0 } }' "$out.trace" >"$out"
+	rm -f "$out.trace"
+}
+
 # The program that runs an operation.
 harness_for() {
 	case $1 in
@@ -279,9 +301,9 @@ harness_for() {
 }
 
 # One configuration and operation: a callgrind profile of the loop, and
-# strace summaries of the whole process at SN1 and SN2 iterations.
+# the system calls of the loop under strace.
 count_one() {
-	local cfg=$1 op=$2 base=$R/$1.$2 prog s n
+	local cfg=$1 op=$2 base=$R/$1.$2 prog
 	prog=$(harness_for "$op")
 
 	run_in "$cfg" valgrind --tool=callgrind --toggle-collect=bench_loop \
@@ -291,15 +313,11 @@ count_one() {
 	cg_allocs "$base.cg" >"$base.alloc" 2>/dev/null
 	grep -q 'failures=0' "$base.cg.stdout" || echo "harness failed under $cfg: see $base.*" >"$base.err"
 
-	for s in 1 2; do
-		n=$SN1; [ "$s" = 1 ] || n=$SN2
-		strace_count "$cfg" "$base.s$s.st" "$prog" "$op" "$n" \
-			>"$base.s$s.stdout" 2>"$base.s$s.stderr"
-		# Turn the summary into "name calls" lines; the harness must have
-		# succeeded or the counts mean nothing.
-		awk 'NF == 2 && $2 ~ /^[0-9]+$/ { print $1, $2 }' "$base.s$s.st" >"$base.s$s.sys"
-		grep -q 'failures=0' "$base.s$s.stdout" || echo "harness failed under $cfg: see $base.*" >"$base.err"
-	done
+	# The harness must have succeeded, and marked its loop, or the counts
+	# mean nothing.
+	strace_loop "$cfg" "$base.sys" "$prog" "$op" "$SN" >"$base.st.stdout" 2>"$base.st.stderr"
+	grep -q 'failures=0' "$base.st.stdout" && [ -s "$base.sys" ] ||
+		echo "harness failed under $cfg (or its loop was not marked): see $base.*" >"$base.err"
 }
 
 run_counts() {
@@ -426,9 +444,9 @@ alloc_per_call() {
 
 # System calls per call; with a third argument, only that system call.
 sys_per_call() {
+	[ -e "$R/$1.$2.err" ] && { echo ERR; return; }
 	local sum='{ if (name == "" ? $1 == "total" : $1 == name) n += $2 } END { print n + 0 }'
-	per_call "$(awk -v name="${3:-}" "$sum" "$R/$1.$2.s1.sys")" \
-		"$(awk -v name="${3:-}" "$sum" "$R/$1.$2.s2.sys")" $((SN2 - SN1))
+	per_call 0 "$(awk -v name="${3:-}" "$sum" "$R/$1.$2.sys")" "$SN"
 }
 
 # Difference of two one-decimal figures (or ERR).
@@ -439,7 +457,7 @@ minus() {
 # Which system calls a configuration adds per call, e.g. "newfstatat +1.0".
 extra_syscalls() {
 	local cfg=$1 op=$2 names name d out=
-	names=$(cat "$R/$cfg.$op".*.sys "$R/none.$op".*.sys | awk '$1 != "total" { print $1 }' | sort -u)
+	names=$(cat "$R/$cfg.$op.sys" "$R/none.$op.sys" | awk '$1 != "total" { print $1 }' | sort -u)
 	for name in $names; do
 		d=$(minus "$(sys_per_call "$cfg" "$op" "$name")" "$(sys_per_call none "$op" "$name")")
 		case $d in +0.0 | -0.0) ;; *) out="$out $name $d" ;; esac
@@ -527,9 +545,9 @@ report() {
 		echo "$row ≤ $(target_ir "$op") |"
 	done
 	echo
-	echo "## System calls added per call (strace -f -c)"
+	echo "## System calls added per call (strace -f)"
 	echo
-	echo "(calls($SN2 iterations) - calls($SN1)) / $((SN2 - SN1)), minus the same without a preload."
+	echo "The calls of the loop alone (between two marks the harness makes around it), over $SN iterations, per iteration; minus the same without a preload."
 	echo
 	row="| op | no preload |"
 	for cfg in $CONFIGS; do [ "$cfg" = none ] || row="$row + $(label "$cfg") |"; done

@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loop_mark.h"
+
 /* X(name): every operation, in the order of enum op. */
 #define OPERATIONS(X) \
 	X(write)      \
@@ -401,9 +403,11 @@ int main(int argc, char **argv)
 	/* Warm-up, every file twice: lazy symbol resolution and first-use
 	 * set-up in the preload are not part of the steady state we measure. */
 	failures = bench_warm(op, &files, 2L * n);
+	loop_mark(LOOP_BEGIN);
 	t0 = now_ns();
 	failures += bench_loop(op, &files, iters);
 	t1 = now_ns();
+	loop_mark(LOOP_END);
 	close_files(&files);
 	printf("op=%s iters=%ld files=%d ns=%lld ns_per_op=%.1f failures=%ld\n", op_names[op],
 	       iters, n, (long long)(t1 - t0), (double)(t1 - t0) / (double)iters, failures);

@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loop_mark.h"
+
 enum op { NOP1, NOP32, REAP, FSYNC1, W31F1 };
 static const char *const names[] = {"ring_nop1", "ring_nop32", "ring_reap", "ring_fsync1",
 				    "ring_w31f1"};
@@ -140,9 +142,11 @@ int main(int argc, char **argv)
 	if ((ret = io_uring_queue_init(64, &ring, 0)) < 0)
 		die("io_uring_queue_init", -ret);
 	failures = bench_warm((enum op)op, 64);
+	loop_mark(LOOP_BEGIN);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	failures += bench_loop((enum op)op, iters);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	loop_mark(LOOP_END);
 	printf("op=%s iters=%ld ns_per_op=%.1f failures=%ld\n", argv[1], iters,
 	       ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / (double)iters,
 	       failures);
