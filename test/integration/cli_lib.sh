@@ -64,7 +64,8 @@ reap() {
 
 # wait_for CMD...: retry CMD for up to 10 s.
 wait_for() {
-	for _ in $(seq 100); do
+	local try
+	for ((try = 0; try < 100; try++)); do
 		"$@" && return 0
 		sleep 0.1
 	done

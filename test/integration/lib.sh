@@ -56,7 +56,7 @@ shim_only() {
 # wait_for_line FILE LINE: until FILE holds LINE (10 s at most).
 wait_for_line() {
 	local i
-	for i in $(seq 200); do
+	for ((i = 0; i < 200; i++)); do
 		grep -qxF -- "$2" "$1" 2>/dev/null && return 0
 		sleep 0.05
 	done
@@ -157,15 +157,16 @@ source_check() {
 	return 0
 }
 
-# A test that takes a second or more says how long, after its name.
+# A test that takes a second or more says how long, after its name.  The
+# test folders are removed together at the end (an rm is a process).
 run_tests() {
-	local t rc out start took
+	local t rc out start took used=()
 	for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
 		new_tmp
+		used+=("$T")
 		start=${EPOCHREALTIME//[!0-9]/}
 		out=$(set -e; "$t" 2>&1)
 		rc=$?
-		rm -rf "$T"
 		took=$(((${EPOCHREALTIME//[!0-9]/} - start) / 1000000))
 		if [ "$took" -ge 1 ]; then took=" (${took}s)"; else took=; fi
 		if [ $rc -eq 0 ]; then
@@ -180,5 +181,6 @@ run_tests() {
 			sed 's/^/    /' <<<"$out"
 		fi
 	done
+	rm -rf "${used[@]}"
 	echo "RESULT $pass $fail $skip"
 }
