@@ -277,9 +277,9 @@ strace_loop() {
 	shift 2
 	mapfile -t envv < <(config_env "$cfg")
 	for e in "${envv[@]}"; do sargs+=(-E "$e"); done
-	strace -f -qq -o "$out.trace" "${sargs[@]}" "$@" || return
+	strace -f -qq -o "$out.trace" "${sargs[@]}" "$@" || { rm -f "$out.trace"; return 1; }
 	awk '
-	/^[0-9]+ +faccessat\(AT_FDCWD, "\/bench-loop-begin"/ { on = 1; next }
+	/^[0-9]+ +faccessat\(AT_FDCWD, "\/bench-loop-begin"/ { on = 1; began = 1; next }
 	/^[0-9]+ +faccessat\(AT_FDCWD, "\/bench-loop-end"/ { on = 0; done = 1; next }
 	on {
 		sub(/^[0-9]+ +/, "")
@@ -288,7 +288,7 @@ strace_loop() {
 		name = $0; sub(/\(.*/, "", name)
 		n[name]++; total++
 	}
-	END { if (done) { for (k in n) print k, n[k]; print "total", total + 0 } }' "$out.trace" >"$out"
+	END { if (began && done) { for (k in n) print k, n[k]; print "total", total + 0 } }' "$out.trace" >"$out"
 	rm -f "$out.trace"
 }
 

@@ -4,7 +4,7 @@
  * The bounds of a measured loop, for counting its system calls alone:
  * bench.sh counts what strace shows between loop_mark(LOOP_BEGIN) and
  * loop_mark(LOOP_END).  A mark is a lookup of a path that does not exist,
- * made by system call so that no preload library sees it.
+ * made through syscall(2): one system call, which a preload passes on.
  */
 #ifndef BENCH_LOOP_MARK_H
 #define BENCH_LOOP_MARK_H

@@ -34,7 +34,7 @@ failed_names=()
 # A private folder per test, removed afterwards.
 new_tmp() {
 	local tries=0
-	until T=${TMPDIR:-/tmp}/stickysync-test.$BASHPID.$SRANDOM && mkdir -m 700 "$T" 2>/dev/null; do
+	until T=${TMPDIR:-/tmp}/stickysync-test.$BASHPID.$RANDOM$RANDOM && mkdir -m 700 "$T" 2>/dev/null; do
 		tries=$((tries + 1))
 		[ $tries -lt 100 ] || { echo "cannot create a folder in ${TMPDIR:-/tmp}" >&2; exit 1; }
 	done
@@ -157,16 +157,15 @@ source_check() {
 	return 0
 }
 
-# A test that takes a second or more says how long, after its name.  The
-# test folders are removed together at the end (an rm is a process).
+# A test that takes a second or more says how long, after its name.
 run_tests() {
-	local t rc out start took used=()
+	local t rc out start took
 	for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
 		new_tmp
-		used+=("$T")
 		start=${EPOCHREALTIME//[!0-9]/}
 		out=$(set -e; "$t" 2>&1)
 		rc=$?
+		rm -rf "$T"
 		took=$(((${EPOCHREALTIME//[!0-9]/} - start) / 1000000))
 		if [ "$took" -ge 1 ]; then took=" (${took}s)"; else took=; fi
 		if [ $rc -eq 0 ]; then
@@ -181,6 +180,5 @@ run_tests() {
 			sed 's/^/    /' <<<"$out"
 		fi
 	done
-	rm -rf "${used[@]}"
 	echo "RESULT $pass $fail $skip"
 }
