@@ -72,10 +72,20 @@ has_line() {
 	[[ $'\n'$1$'\n' == *$'\n'"$2"$'\n'* ]]
 }
 
+# valid_ere ERE: bash compiles ERE (grep -E accepts a few that bash does
+# not, such as a leading *); else says so and returns 2, so that no check
+# passes because its pattern could not match anything.
+valid_ere() {
+	local rc=0
+	[[ "" =~ $1 ]] || rc=$?
+	[ $rc != 2 ] || { echo "    not a regular expression: $1" >&2; return 2; }
+}
+
 # has_match TEXT ERE: a line of TEXT matches the extended regular expression
-# ERE (as grep -E would find it).
+# ERE (as grep -E would find it); 2 if ERE is not one.
 has_match() {
 	local - IFS=$'\n' line
+	valid_ere "$2" || return 2
 	set -f
 	for line in $1; do
 		[[ $line =~ $2 ]] && return 0
@@ -88,6 +98,7 @@ has_match() {
 # (empty lines left out).
 matching_lines() {
 	local - IFS=$'\n' line found=
+	valid_ere "$3" || return 2
 	set -f
 	for line in $2; do
 		[[ $line =~ $3 ]] && found+=$line$'\n'
@@ -99,6 +110,7 @@ matching_lines() {
 # are not counted).
 expect_count() {
 	local - IFS=$'\n' line n=0
+	valid_ere "$2" || return 2
 	set -f
 	for line in $1; do
 		[[ $line =~ $2 ]] && n=$((n + 1))
@@ -131,7 +143,10 @@ expect_grep() {
 }
 
 expect_no_grep() {
-	if has_match "$1" "$2"; then
+	local rc=0
+	has_match "$1" "$2" || rc=$?
+	[ $rc != 2 ] || return 2
+	if [ $rc = 0 ]; then
 		printf '    unexpected match: %s\n    in output:\n%s\n' "$2" "$(sed 's/^/      | /' <<<"$1")" >&2
 		return 1
 	fi
