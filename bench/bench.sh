@@ -258,26 +258,28 @@ cg_allocs() {
 	END { print n + 0 }' "$1"
 }
 
-# strace_count CONFIG OUTFILE COMMAND...: system call summary of COMMAND.
-# -E gives the configuration's environment to the traced command only, not
-# to strace itself.
-strace_count() {
-	local cfg=$1 out=$2 envv e sargs=()
-	shift 2
+# strace_in CONFIG ARGS...: strace ARGS (its options, then the command),
+# with -E giving the configuration's environment to the traced command only,
+# not to strace itself.
+strace_in() {
+	local cfg=$1 envv e sargs=()
+	shift
 	mapfile -t envv < <(config_env "$cfg")
 	for e in "${envv[@]}"; do sargs+=(-E "$e"); done
-	strace -f -c -U name,calls -o "$out" "${sargs[@]}" "$@"
+	strace "${sargs[@]}" "$@"
+}
+
+# strace_count CONFIG OUTFILE COMMAND...: system call summary of COMMAND.
+strace_count() {
+	strace_in "$1" -f -c -U name,calls -o "$2" "${@:3}"
 }
 
 # strace_loop CONFIG OUTFILE COMMAND...: the system calls COMMAND makes
 # between its loop marks (bench/loop_mark.h), as "name calls" lines and a
 # "total" line; nothing if the marks are missing.
 strace_loop() {
-	local cfg=$1 out=$2 envv e sargs=()
-	shift 2
-	mapfile -t envv < <(config_env "$cfg")
-	for e in "${envv[@]}"; do sargs+=(-E "$e"); done
-	strace -f -qq -o "$out.trace" "${sargs[@]}" "$@" || { rm -f "$out.trace"; return 1; }
+	local out=$2
+	strace_in "$1" -f -qq -o "$out.trace" "${@:3}" || { rm -f "$out.trace"; return 1; }
 	awk '
 	/^[0-9]+ +faccessat\(AT_FDCWD, "\/bench-loop-begin"/ { on = 1; began = 1; next }
 	/^[0-9]+ +faccessat\(AT_FDCWD, "\/bench-loop-end"/ { on = 0; done = 1; next }

@@ -109,12 +109,12 @@ matching_lines() {
 # expect_count TEXT ERE N [WHAT]: N lines of TEXT match ERE (empty lines
 # are not counted).
 expect_count() {
-	local - IFS=$'\n' line n=0
-	valid_ere "$2" || return 2
-	set -f
-	for line in $1; do
-		[[ $line =~ $2 ]] && n=$((n + 1))
-	done
+	local lines newlines n=0
+	matching_lines lines "$1" "$2" || return 2
+	if [ -n "$lines" ]; then
+		newlines=${lines//[!$'\n']/}
+		n=$((${#newlines} + 1))
+	fi
 	expect_eq "$n" "$3" "${4:-lines matching $2}"
 }
 
